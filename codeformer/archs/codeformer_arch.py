@@ -1,0 +1,164 @@
+"""CodeFormer: a transformer predicts codebook indices from a degraded face; controllable feature
+fusion (weight ``w``) carries encoder detail into the fixed VQGAN generator.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from basicsr.utils.registry import ARCH_REGISTRY
+from torch import nn
+
+from codeformer.archs.vqgan_arch import ResBlock, VQAutoEncoder
+from codeformer.utils.checkpoint import load_network_weights
+
+# Index into encoder.blocks after which a feature of that resolution is taken,
+# and into generator.blocks after which it is fused back.
+ENCODER_TAPS = {'512': 2, '256': 5, '128': 8, '64': 11, '32': 14, '16': 18}
+GENERATOR_FUSE_POINTS = {'16': 6, '32': 9, '64': 12, '128': 15, '256': 18, '512': 21}
+CHANNELS = {'16': 512, '32': 256, '64': 256, '128': 128, '256': 128, '512': 64}
+
+
+def calc_mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel spatial mean and std (unbiased variance plus ``eps``), shaped (B, C, 1, 1)."""
+    b, c = feat.shape[:2]
+    flat = feat.reshape(b, c, -1)
+    std = (flat.var(dim=2) + eps).sqrt().view(b, c, 1, 1)
+    return flat.mean(dim=2).view(b, c, 1, 1), std
+
+
+def adaptive_instance_normalization(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Give ``content`` the per-channel statistics of ``style``."""
+    style_mean, style_std = calc_mean_std(style)
+    content_mean, content_std = calc_mean_std(content)
+    return (content - content_mean) / content_std * style_std + style_mean
+
+
+class TransformerSALayer(nn.Module):
+    """Pre-norm self-attention layer on (sequence, batch, dim) tensors."""
+
+    def __init__(self, embed_dim: int, nhead: int = 8, dim_mlp: int = 2048, dropout: float = 0.0):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(embed_dim, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(embed_dim, dim_mlp)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_mlp, embed_dim)
+        self.norm1 = nn.LayerNorm(embed_dim)
+        self.norm2 = nn.LayerNorm(embed_dim)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, query_pos: torch.Tensor | None = None) -> torch.Tensor:
+        y = self.norm1(x)
+        qk = y if query_pos is None else y + query_pos
+        x = x + self.dropout1(self.self_attn(qk, qk, value=y, need_weights=False)[0])
+        y = self.linear2(self.dropout(F.gelu(self.linear1(self.norm2(x)))))
+        return x + self.dropout2(y)
+
+
+class FuseSFTBlock(nn.Module):
+    """Spatial feature transform of decoder features conditioned on encoder features."""
+
+    def __init__(self, in_ch: int, out_ch: int):
+        super().__init__()
+        self.encode_enc = ResBlock(2 * in_ch, out_ch)
+        self.scale = nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.LeakyReLU(0.2, True),
+                                   nn.Conv2d(out_ch, out_ch, 3, 1, 1))
+        self.shift = nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.LeakyReLU(0.2, True),
+                                   nn.Conv2d(out_ch, out_ch, 3, 1, 1))
+
+    def forward(self, enc_feat: torch.Tensor, dec_feat: torch.Tensor, w: float = 1.0) -> torch.Tensor:
+        cond = self.encode_enc(torch.cat([enc_feat, dec_feat], dim=1))
+        return dec_feat + w * (dec_feat * self.scale(cond) + self.shift(cond))
+
+
+@ARCH_REGISTRY.register()
+class CodeFormer(VQAutoEncoder):
+    """The CodeFormer network with the released checkpoints' names, shapes and call signature."""
+
+    def __init__(self, dim_embd: int = 512, n_head: int = 8, n_layers: int = 9, codebook_size: int = 1024,
+                 latent_size: int = 256, connect_list: Sequence[str] = ('32', '64', '128', '256'),
+                 fix_modules: Sequence[str] = ('quantize', 'generator'), vqgan_path: str | None = None,
+                 model_path: str | None = None):
+        super().__init__(512, 64, (1, 2, 2, 4, 4, 8), 'nearest', 2, (16, ), codebook_size)
+        if vqgan_path is not None:  # before the transformer exists, so the load is strict
+            load_network_weights(self, vqgan_path)
+        for name in fix_modules or ():
+            for param in getattr(self, name).parameters():
+                param.requires_grad = False
+
+        self.connect_list = [str(c) for c in connect_list]
+        self.n_layers = n_layers
+        self.dim_embd = dim_embd
+        self.dim_mlp = dim_embd * 2
+        self.latent_size = latent_size
+
+        self.position_emb = nn.Parameter(torch.zeros(latent_size, dim_embd))
+        self.feat_emb = nn.Linear(256, dim_embd)
+        self.ft_layers = nn.Sequential(
+            *[TransformerSALayer(dim_embd, n_head, self.dim_mlp, 0.0) for _ in range(n_layers)])
+        self.idx_pred_layer = nn.Sequential(nn.LayerNorm(dim_embd), nn.Linear(dim_embd, codebook_size, bias=False))
+        self.fuse_convs_dict = nn.ModuleDict({f: FuseSFTBlock(CHANNELS[f], CHANNELS[f]) for f in self.connect_list})
+
+        for module in (self.feat_emb, self.ft_layers, self.idx_pred_layer):
+            module.apply(_init_transformer_weights)
+
+        if model_path is not None:
+            load_network_weights(self, model_path)
+
+    def encode(self, x: torch.Tensor, taps: Sequence[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Encoder output and the features at the resolutions in ``taps``."""
+        wanted = {ENCODER_TAPS[f] for f in taps}
+        feats = {}
+        for i, block in enumerate(self.encoder.blocks):
+            x = block(x)
+            if i in wanted:
+                feats[str(x.shape[-1])] = x
+        return x, feats
+
+    def predict_logits(self, lq_feat: torch.Tensor) -> torch.Tensor:
+        """Logits over the codebook, (B, HW, codebook_size)."""
+        pos = self.position_emb.unsqueeze(1).expand(-1, lq_feat.shape[0], -1)
+        query = self.feat_emb(lq_feat.flatten(2).permute(2, 0, 1))
+        for layer in self.ft_layers:
+            query = layer(query, query_pos=pos)
+        return self.idx_pred_layer(query).permute(1, 0, 2)
+
+    def decode(self, quant_feat: torch.Tensor, enc_feats: dict[str, torch.Tensor], w: float) -> torch.Tensor:
+        """Generator pass with fusion of encoder features at ``connect_list`` when ``w > 0``."""
+        fuse_at = {GENERATOR_FUSE_POINTS[f]: f for f in self.connect_list} if w > 0 else {}
+        x = quant_feat
+        for i, block in enumerate(self.generator.blocks):
+            x = block(x)
+            if i in fuse_at:
+                f = fuse_at[i]
+                x = self.fuse_convs_dict[f](enc_feats[f].detach(), x, w)
+        return x
+
+    def forward(self, x: torch.Tensor, w: float = 0, detach_16: bool = True, code_only: bool = False,
+                adain: bool = False):
+        # At w = 0 (and for code-only training) no encoder tap is used: skip keeping them.
+        taps = self.connect_list if (w > 0 and not code_only) else ()
+        lq_feat, enc_feats = self.encode(x, taps)
+        logits = self.predict_logits(lq_feat)
+        if code_only:
+            return logits, lq_feat
+        top_idx = logits.argmax(dim=2)
+        side = int(round(self.latent_size**0.5))
+        quant_feat = self.quantize.get_codebook_feat(top_idx, (x.shape[0], side, side, self.embed_dim))
+        if detach_16:
+            quant_feat = quant_feat.detach()
+        if adain:
+            quant_feat = adaptive_instance_normalization(quant_feat, lq_feat)
+        return self.decode(quant_feat, enc_feats, w), logits, lq_feat
+
+
+def _init_transformer_weights(module: nn.Module) -> None:
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        module.weight.data.normal_(mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            module.bias.data.zero_()
+    elif isinstance(module, nn.LayerNorm):
+        module.bias.data.zero_()
+        module.weight.data.fill_(1.0)

@@ -1,0 +1,62 @@
+"""CodeFormer against outputs recorded from the official network, in the three released configurations."""
+import numpy as np
+import pytest
+import torch
+
+from codeformer.archs import CodeFormer
+from tests.support.golden import golden_input, golden_weights, recorded, recorded_shapes
+
+CONFIGS = {
+    'restoration': {},
+    'colorization': {'connect_list': ['32', '64', '128']},
+    'inpainting': {'codebook_size': 512, 'connect_list': ['32', '64', '128']},
+}
+CASES = [('restoration', 0, True), ('restoration', 0.5, True), ('restoration', 1, True),
+         ('colorization', 0, True), ('inpainting', 1, False)]
+
+
+def build(config: str) -> CodeFormer:
+    net = CodeFormer(**CONFIGS[config]).eval()
+    net.load_state_dict(golden_weights(net), strict=True)
+    return net
+
+
+@pytest.mark.parametrize('config', sorted(CONFIGS))
+def test_names_and_shapes_equal_the_released_checkpoint(config):
+    net = CodeFormer(**CONFIGS[config])
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == recorded_shapes(config)
+
+
+@pytest.mark.parametrize('config,w,adain', CASES)
+def test_forward_matches_recording(config, w, adain):
+    net = build(config)
+    with torch.inference_mode():
+        out, logits, lq_feat = net(golden_input(), w=w, adain=adain)
+    tag = f'{config}_w{w}_adain{int(adain)}'
+    idx = logits.argmax(dim=2).numpy()
+    np.testing.assert_array_equal(idx, recorded(f'{tag}_idx'))
+    diff = np.abs(out.numpy()[..., ::4, ::4] - recorded(f'{tag}_out'))
+    assert diff.max() < 1e-2 and diff.mean() < 5e-4, (diff.max(), diff.mean())
+    ldiff = np.abs(logits.numpy()[:, ::8] - recorded(f'{tag}_logits'))
+    assert ldiff.max() < 1e-2 * max(1.0, np.abs(recorded(f'{tag}_logits')).max()), ldiff.max()
+    assert out.shape == (1, 3, 512, 512) and lq_feat.shape == (1, 256, 16, 16)
+
+
+def test_code_only_returns_logits_and_features():
+    net = build('restoration')
+    with torch.inference_mode():
+        logits, lq_feat = net(golden_input(), code_only=True)
+    assert logits.shape == (1, 256, 1024) and lq_feat.shape == (1, 256, 16, 16)
+    np.testing.assert_array_equal(logits.argmax(dim=2).numpy(), recorded('restoration_w0_adain1_idx'))
+
+
+def test_w_changes_the_output_and_fusion_is_skipped_at_zero():
+    net = build('restoration')
+    x = golden_input()
+    with torch.inference_mode():
+        out0 = net(x, w=0, adain=True)[0]
+        out1 = net(x, w=1, adain=True)[0]
+    assert (out0 - out1).abs().max() > 0.05
+    del net.fuse_convs_dict['32']  # w = 0 must never touch the fusion blocks
+    with torch.inference_mode():
+        torch.testing.assert_close(net(x, w=0, adain=True)[0], out0)
