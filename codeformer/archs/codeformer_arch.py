@@ -3,7 +3,7 @@ fusion (weight ``w``) carries encoder detail into the fixed VQGAN generator.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

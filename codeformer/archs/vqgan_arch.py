@@ -5,7 +5,7 @@ Module and parameter names follow the released checkpoints exactly (``encoder.bl
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -7,7 +7,7 @@ file cannot run code. Released files wrap the state dict as ``{'params_ema': sd}
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
