@@ -1,11 +1,21 @@
 """codeformer: batch face restoration with the CodeFormer network.
 
 Importing the package applies the basicsr/torchvision compatibility shim (``codeformer.compat``)
-and registers our networks in basicsr's ``ARCH_REGISTRY``.
+first, so basicsr, realesrgan and gfpgan import afterwards. Heavy parts load on first use.
 """
-from codeformer import (
-    archs,  # noqa: F401  (registers networks)
-    compat,  # noqa: F401  (must run before basicsr is imported)
-)
+import importlib
+
+from codeformer import compat  # noqa: F401  isort: skip  (must run before basicsr is imported)
 
 __version__ = '0.1.0'
+
+_LAZY = {
+    'CodeFormer': 'codeformer.archs',
+    'VQAutoEncoder': 'codeformer.archs',
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
