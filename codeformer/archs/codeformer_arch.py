@@ -13,11 +13,11 @@ from torch import nn
 from codeformer.archs.vqgan_arch import ResBlock, VQAutoEncoder
 from codeformer.utils.checkpoint import load_network_weights
 
-# Index into encoder.blocks after which a feature of that resolution is taken,
-# and into generator.blocks after which it is fused back.
-ENCODER_TAPS = {'512': 2, '256': 5, '128': 8, '64': 11, '32': 14, '16': 18}
-GENERATOR_FUSE_POINTS = {'16': 6, '32': 9, '64': 12, '128': 15, '256': 18, '512': 21}
-CHANNELS = {'16': 512, '32': 256, '64': 256, '128': 128, '256': 128, '512': 64}
+CH_MULT = (1, 2, 2, 4, 4, 8)
+# By level (0 = full resolution, 512 in the released model; 5 = 16x16): the index into encoder.blocks
+# after which that level's feature is taken, and into generator.blocks after which it is fused back.
+ENCODER_TAPS = (2, 5, 8, 11, 14, 18)
+GENERATOR_FUSE_POINTS = (21, 18, 15, 12, 9, 6)
 
 
 def calc_mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,8 +80,15 @@ class CodeFormer(VQAutoEncoder):
     def __init__(self, dim_embd: int = 512, n_head: int = 8, n_layers: int = 9, codebook_size: int = 1024,
                  latent_size: int = 256, connect_list: Sequence[str] = ('32', '64', '128', '256'),
                  fix_modules: Sequence[str] = ('quantize', 'generator'), vqgan_path: str | None = None,
-                 model_path: str | None = None):
-        super().__init__(512, 64, (1, 2, 2, 4, 4, 8), 'nearest', 2, (16, ), codebook_size)
+                 model_path: str | None = None, img_size: int = 512, nf: int = 64):
+        # img_size and nf go beyond the official signature (which fixes 512 and 64) so that tests and
+        # smoke training can build the same layout small; attention stays at the deepest level.
+        deepest = img_size // 2**(len(CH_MULT) - 1)
+        super().__init__(img_size, nf, CH_MULT, 'nearest', 2, (deepest, ), codebook_size)
+        if latent_size != deepest * deepest:
+            raise ValueError(f'latent_size {latent_size} does not fit img_size {img_size} (expected {deepest**2})')
+        # resolution string -> level; connect_list names resolutions as the official option files do
+        self._level = {str(img_size // 2**lvl): lvl for lvl in range(len(CH_MULT))}
         if vqgan_path is not None:  # before the transformer exists, so the load is strict
             load_network_weights(self, vqgan_path)
         for name in fix_modules or ():
@@ -99,7 +106,11 @@ class CodeFormer(VQAutoEncoder):
         self.ft_layers = nn.Sequential(
             *[TransformerSALayer(dim_embd, n_head, self.dim_mlp, 0.0) for _ in range(n_layers)])
         self.idx_pred_layer = nn.Sequential(nn.LayerNorm(dim_embd), nn.Linear(dim_embd, codebook_size, bias=False))
-        self.fuse_convs_dict = nn.ModuleDict({f: FuseSFTBlock(CHANNELS[f], CHANNELS[f]) for f in self.connect_list})
+        unknown = [f for f in self.connect_list if f not in self._level]
+        if unknown:
+            raise ValueError(f'connect_list {unknown} names no resolution of a {img_size}px network')
+        channels = {f: nf * CH_MULT[self._level[f]] for f in self.connect_list}
+        self.fuse_convs_dict = nn.ModuleDict({f: FuseSFTBlock(channels[f], channels[f]) for f in self.connect_list})
 
         for module in (self.feat_emb, self.ft_layers, self.idx_pred_layer):
             module.apply(_init_transformer_weights)
@@ -109,7 +120,7 @@ class CodeFormer(VQAutoEncoder):
 
     def encode(self, x: torch.Tensor, taps: Sequence[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Encoder output and the features at the resolutions in ``taps``."""
-        wanted = {ENCODER_TAPS[f] for f in taps}
+        wanted = {ENCODER_TAPS[self._level[f]] for f in taps}
         feats = {}
         for i, block in enumerate(self.encoder.blocks):
             x = block(x)
@@ -127,7 +138,7 @@ class CodeFormer(VQAutoEncoder):
 
     def decode(self, quant_feat: torch.Tensor, enc_feats: dict[str, torch.Tensor], w: float) -> torch.Tensor:
         """Generator pass with fusion of encoder features at ``connect_list`` when ``w > 0``."""
-        fuse_at = {GENERATOR_FUSE_POINTS[f]: f for f in self.connect_list} if w > 0 else {}
+        fuse_at = {GENERATOR_FUSE_POINTS[self._level[f]]: f for f in self.connect_list} if w > 0 else {}
         x = quant_feat
         for i, block in enumerate(self.generator.blocks):
             x = block(x)

@@ -60,3 +60,20 @@ def test_w_changes_the_output_and_fusion_is_skipped_at_zero():
     del net.fuse_convs_dict['32']  # w = 0 must never touch the fusion blocks
     with torch.inference_mode():
         torch.testing.assert_close(net(x, w=0, adain=True)[0], out0)
+
+
+def test_small_configuration_keeps_the_layout():
+    net = CodeFormer(dim_embd=64, n_head=4, n_layers=2, codebook_size=32, latent_size=4,
+                     connect_list=['8', '16', '32'], img_size=64, nf=32).eval()
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.inference_mode():
+        out, logits, lq_feat = net(x, w=0.5, adain=True)
+        out0 = net(x, w=0)[0]
+    assert out.shape == (2, 3, 64, 64) and logits.shape == (2, 4, 32) and lq_feat.shape == (2, 256, 2, 2)
+    assert not torch.equal(out, out0)
+    assert net.fuse_convs_dict['16'].scale[0].weight.shape == (64, 64, 3, 3)
+
+
+def test_bad_connect_list_is_rejected():
+    with pytest.raises(ValueError, match='connect_list'):
+        CodeFormer(connect_list=['48'])
