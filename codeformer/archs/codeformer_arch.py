@@ -118,6 +118,20 @@ class CodeFormer(VQAutoEncoder):
         if model_path is not None:
             load_network_weights(self, model_path)
 
+    @staticmethod
+    def config_from_state_dict(state: dict[str, torch.Tensor]) -> dict:
+        """Constructor arguments that fit a checkpoint's names and shapes (heads: 8, as released)."""
+        codebook_size = state['quantize.embedding.weight'].shape[0]
+        latent_size, dim_embd = state['position_emb'].shape
+        n_layers = 1 + max(int(k.split('.')[1]) for k in state if k.startswith('ft_layers.'))
+        side = int(round(latent_size**0.5))
+        connect = sorted({k.split('.')[1] for k in state if k.startswith('fuse_convs_dict.')}, key=int)
+        return {
+            'dim_embd': int(dim_embd), 'n_head': 8 if dim_embd % 8 == 0 else 1, 'n_layers': n_layers,
+            'codebook_size': int(codebook_size), 'latent_size': int(latent_size), 'connect_list': connect,
+            'img_size': side * 2**(len(CH_MULT) - 1), 'nf': int(state['encoder.blocks.0.weight'].shape[0]),
+        }
+
     def encode(self, x: torch.Tensor, taps: Sequence[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Encoder output and the features at the resolutions in ``taps``."""
         wanted = {ENCODER_TAPS[self._level[f]] for f in taps}

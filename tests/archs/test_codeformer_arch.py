@@ -77,3 +77,13 @@ def test_small_configuration_keeps_the_layout():
 def test_bad_connect_list_is_rejected():
     with pytest.raises(ValueError, match='connect_list'):
         CodeFormer(connect_list=['48'])
+
+
+@pytest.mark.parametrize('config', sorted(CONFIGS))
+def test_config_is_inferred_from_a_checkpoint(config):
+    shapes = recorded_shapes(config)
+    state = {k: torch.empty(v) for k, v in shapes.items()}
+    kwargs = CodeFormer.config_from_state_dict(state)
+    with torch.device('meta'):
+        net = CodeFormer(**kwargs)
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == shapes

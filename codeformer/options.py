@@ -1,0 +1,67 @@
+"""Command-line options: one set shared by the three front doors, plus each one's own."""
+from __future__ import annotations
+
+import argparse
+
+from codeformer import __version__
+
+
+def fidelity_weight(text: str) -> float:
+    try:
+        w = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
+    if not 0.0 <= w <= 1.0:
+        raise argparse.ArgumentTypeError(f'must be in [0, 1], got {w}')
+    return w
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a whole number: {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be 1 or more, got {value}')
+    return value
+
+
+def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> None:
+    """Options every front door has."""
+    parser.add_argument('-i', '--input_path', default=default_input,
+                        help=f'an image, a video or a folder of them (default: {default_input})')
+    parser.add_argument('-o', '--output_path', default=None,
+                        help='results folder (default: results/<input name>[_<w>])')
+    parser.add_argument('--suffix', default=None, help='suffix appended to the restored faces\' names')
+    parser.add_argument('--model_path', default=None,
+                        help='a compatible checkpoint to use instead of the released one')
+    parser.add_argument('--batch_size', type=positive_int, default=4, help='faces per network call (default: 4)')
+    parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
+    parser.add_argument('--fp32', action='store_true', help='full precision on CUDA (default there: half)')
+    parser.add_argument('--skip_existing', action='store_true',
+                        help='leave inputs whose results exist already (resume a stopped batch)')
+    parser.add_argument('--report', default=None, metavar='FILE.json',
+                        help='write a JSON report: per input its outputs, faces, timings and any error')
+    parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar or summary')
+    parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
+
+
+def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description='Restore faces with CodeFormer.')
+    add_common_options(parser, 'inputs/whole_imgs')
+    parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
+                        help='balance quality (0) and fidelity to the input (1); default 0.5')
+    parser.add_argument('--has_aligned', action='store_true', help='inputs are aligned 512x512 face crops')
+    return parser
+
+
+def colorize_parser(prog: str = 'inference_colorization.py') -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description='Colorize aligned black-and-white or faded faces.')
+    add_common_options(parser, 'inputs/gray_faces')
+    return parser
+
+
+def inpaint_parser(prog: str = 'inference_inpainting.py') -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description='Inpaint regions of aligned faces painted pure white.')
+    add_common_options(parser, 'inputs/masked_faces')
+    return parser

@@ -1,0 +1,116 @@
+"""The Python API: construct a restorer once, then restore many faces (like GFPGAN's ``GFPGANer``).
+
+The CLI uses this class too. Faces are numpy images in OpenCV layout (BGR, uint8 or uint16); the
+network sees RGB in [-1, 1] at its own size (512 for the released models) and results come back in
+the input's size class and dtype.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from codeformer.archs.codeformer_arch import CodeFormer
+from codeformer.runtime import inference_dtype, prepare_for_inference, select_device
+from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
+
+
+@dataclass(frozen=True)
+class Task:
+    """How the official scripts call one released checkpoint."""
+    weight: str  # weight-zoo key
+    w: float | None  # None: the user chooses
+    adain: bool
+
+
+TASKS = {
+    'restoration': Task('codeformer', None, True),
+    'colorization': Task('codeformer_colorization', 0.0, True),
+    'inpainting': Task('codeformer_inpainting', 1.0, False),
+}
+
+
+def load_codeformer(path: str | os.PathLike) -> CodeFormer:
+    """A CodeFormer built to fit the checkpoint at ``path`` (any compatible configuration) and loaded strictly."""
+    state = read_state_dict(path)
+    try:
+        config = CodeFormer.config_from_state_dict(state)
+        with torch.device('meta'):
+            problem = mismatch(CodeFormer(**config), state)
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f'{path}: not a CodeFormer checkpoint (no {exc})') from exc
+    if problem:
+        raise CheckpointError(f'{path}: not a CodeFormer checkpoint: {problem}')
+    net = CodeFormer(**config, fix_modules=())
+    net.load_state_dict(state, strict=True)
+    return net
+
+
+class FaceRestorer:
+    """CodeFormer on aligned faces, in batches.
+
+    Args:
+        task: 'restoration', 'colorization' or 'inpainting' (picks the released checkpoint and how it is called).
+        w: fidelity weight in [0, 1] for restoration (small: quality, large: fidelity to the input).
+        model_path: a checkpoint to use instead of the released one.
+        device: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.
+        fp32: keep float32 on CUDA (half precision otherwise).
+        batch_size: faces per network call.
+        net: an already built network (skips loading; for embedding and tests).
+    """
+
+    def __init__(self, task: str = 'restoration', w: float = 0.5, model_path: str | None = None,
+                 device: str = 'auto', fp32: bool = False, batch_size: int = 4, net: CodeFormer | None = None,
+                 progress: bool = True):
+        if task not in TASKS:
+            raise ValueError(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
+        self.task = TASKS[task]
+        self.w = float(self.task.w if self.task.w is not None else w)
+        if not 0.0 <= self.w <= 1.0:
+            raise ValueError(f'w must be in [0, 1], got {self.w}')
+        self.adain = self.task.adain
+        self.batch_size = max(1, int(batch_size))
+        self.device = select_device(device)
+        self.dtype = inference_dtype(self.device, fp32)
+        if net is None:
+            from codeformer.weight_zoo import resolve
+            net = load_codeformer(resolve(self.task.weight, model_path, progress=progress))
+        self.net = prepare_for_inference(net, self.device, self.dtype)
+        self.size = int(self.net.resolution)
+
+    def restore_faces(self, faces: list[np.ndarray]) -> list[np.ndarray]:
+        """Restore aligned faces (H x W x 3 BGR, any size: resized to the network's); returns
+        ``size`` x ``size`` BGR images of each input's dtype."""
+        out: list[np.ndarray] = []
+        for start in range(0, len(faces), self.batch_size):
+            chunk = faces[start:start + self.batch_size]
+            batch = self._to_tensor(chunk)
+            with torch.inference_mode():
+                result = self.net(batch, w=self.w, adain=self.adain)[0]
+            out.extend(self._to_images(result, [f.dtype for f in chunk]))
+        return out
+
+    def _to_tensor(self, faces: list[np.ndarray]) -> torch.Tensor:
+        arrays = []
+        for face in faces:
+            if face.ndim != 3 or face.shape[2] != 3:
+                raise ValueError(f'faces must be H x W x 3 BGR images, got shape {face.shape}')
+            if face.shape[:2] != (self.size, self.size):
+                face = cv2.resize(face, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+            scale = 65535.0 if face.dtype == np.uint16 else 255.0
+            arrays.append(face.astype(np.float32) / scale)
+        x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2)
+        x = (x * 2 - 1).to(self.device, non_blocking=True)
+        return x.to(dtype=self.dtype, memory_format=torch.channels_last)
+
+    @staticmethod
+    def _to_images(result: torch.Tensor, dtypes: list[np.dtype]) -> list[np.ndarray]:
+        rgb = ((result.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+        images = []
+        for img, dtype in zip(rgb, dtypes):
+            scale = 65535.0 if dtype == np.uint16 else 255.0
+            images.append(np.ascontiguousarray((img[..., ::-1] * scale).round().astype(dtype)))
+        return images

@@ -1,0 +1,48 @@
+"""Where and in which precision networks run: device choice, dtype policy, inference preparation."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DeviceUnavailable(RuntimeError):
+    """The device asked for is not present on this machine."""
+
+
+def select_device(name: str = 'auto') -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU; an explicit name must exist."""
+    name = (name or 'auto').lower()
+    has_mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available()
+    if name == 'auto':
+        if torch.cuda.is_available():
+            return torch.device('cuda')
+        return torch.device('mps') if has_mps else torch.device('cpu')
+    if name.startswith('cuda') and not torch.cuda.is_available():
+        raise DeviceUnavailable(f'--device {name}: CUDA is not available on this machine')
+    if name == 'mps' and not has_mps:
+        raise DeviceUnavailable('--device mps: Apple MPS is not available on this machine')
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise DeviceUnavailable(f'--device {name}: {exc}') from exc
+
+
+def inference_dtype(device: torch.device, fp32: bool = False) -> torch.dtype:
+    """Half precision on CUDA (bfloat16 where the GPU supports it natively, as fp16 can overflow in
+    the attention and GroupNorm statistics of this network), float32 elsewhere or when asked."""
+    if fp32 or device.type != 'cuda':
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def prepare_for_inference(net: nn.Module, device: torch.device | str | None = None,
+                          dtype: torch.dtype = torch.float32) -> nn.Module:
+    """The network in eval mode, without gradients, on ``device`` in ``dtype``, in the memory format
+    that runs its convolutions fastest there (channels-last on the CPU and CUDA)."""
+    device = torch.device(device) if device is not None else next(net.parameters()).device
+    net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+    if device.type in ('cpu', 'cuda'):
+        net = net.to(memory_format=torch.channels_last)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+    return net
