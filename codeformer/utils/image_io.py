@@ -121,7 +121,10 @@ def write_image(path: str | os.PathLike, img: np.ndarray, params: list[int] | No
     """Encode ``img`` by the path's extension and move it into place atomically (no partial files)."""
     path = Path(path)
     ext = path.suffix.lower() or '.png'
-    ok, buf = cv2.imencode(ext, img, params or [])
+    try:
+        ok, buf = cv2.imencode(ext, img, params or [])
+    except cv2.error:
+        ok = False
     if not ok:
         raise OSError(f'{path}: cannot encode a {img.dtype} image of shape {img.shape} as {ext}')
     write_bytes_atomic(path, buf.tobytes())

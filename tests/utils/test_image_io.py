@@ -6,8 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from codeformer.utils.image_io import (ImageReadError, file_kind, is_gray, join_channels, read_image,
-                                       split_channels, write_image)
+from codeformer.utils.image_io import (
+    ImageReadError,
+    file_kind,
+    is_gray,
+    join_channels,
+    read_image,
+    split_channels,
+    write_image,
+)
 
 
 def gradient(h=48, w=64, channels=3, dtype=np.uint8):
@@ -35,7 +42,7 @@ def test_written_files_have_ordinary_permissions_and_no_leftovers(tmp_path):
 
 
 def test_failed_encode_leaves_nothing(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(OSError, match='cannot encode'):
         write_image(tmp_path / 'a.png', np.zeros((4, 4, 7), np.float64))
     assert list(tmp_path.iterdir()) == []
 
