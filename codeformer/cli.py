@@ -26,37 +26,44 @@ def main(argv: list[str] | None = None) -> int:
 def run_faces(command: str, args) -> int:
     """Shared body of the three front doors; errors that stop the whole run exit with code 2."""
     from codeformer import runner
-    from codeformer.restorer import FaceRestorer
     from codeformer.runtime import DeviceUnavailable
     from codeformer.utils.checkpoint import CheckpointError
     from codeformer.utils.inputs import InputError, collect_inputs, run_name
     from codeformer.weight_zoo import WeightsUnavailable
 
-    task = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}[command]
     w = getattr(args, 'fidelity_weight', None)
     try:
         inputs = collect_inputs(args.input_path, kinds=('image', ))
-        if command == 'restore' and not args.has_aligned:
-            raise InputError('whole-image restoration is not available yet: pass --has_aligned with aligned faces')
-        restorer = FaceRestorer(task, w=w if w is not None else 0.5, model_path=args.model_path,
-                                device=args.device, fp32=args.fp32, batch_size=args.batch_size,
-                                progress=not args.quiet)
+        job = build_job(command, args)
     except (InputError, WeightsUnavailable, CheckpointError, DeviceUnavailable, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_USAGE
     name = run_name(args.input_path)
     out_root = Path(args.output_path or os.path.join('results', f'{name}_{w}' if w is not None else name))
-    job = _job(command, restorer, args)
     return runner.run(inputs, out_root, job, batch_size=args.batch_size, skip_existing=args.skip_existing,
                       quiet=args.quiet, report=Path(args.report) if args.report else None)
 
 
-def _job(command: str, restorer, args):
-    from codeformer.jobs import AlignedFacesJob
+def build_job(command: str, args):
+    """The job for a front door, with every network it needs loaded (missing weights show here)."""
+    from codeformer.enhancer import FaceEnhancer
+    from codeformer.jobs import AlignedFacesJob, WholeImageJob
+    from codeformer.restorer import FaceRestorer
+
+    task = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}[command]
+    restorer = FaceRestorer(task, w=getattr(args, 'fidelity_weight', 0.5), model_path=args.model_path,
+                            device=args.device, fp32=args.fp32, batch_size=args.batch_size, progress=not args.quiet)
+    if command == 'restore' and not args.has_aligned:
+        enhancer = FaceEnhancer(restorer, upscale=args.upscale, detection_model=args.detection_model,
+                                use_parse=not args.no_parse, bg_upsampler=args.bg_upsampler,
+                                face_upsample=args.face_upsample, only_center_face=args.only_center_face,
+                                min_eye_distance=args.min_eye_distance, draw_box=args.draw_box,
+                                bg_tile=args.bg_tile, progress=not args.quiet)
+        return WholeImageJob(enhancer.load(), args.suffix)
     if command == 'restore':
-        return AlignedFacesJob(restorer, 'restored_faces', args.suffix)
+        return AlignedFacesJob(FaceEnhancer(restorer), 'restored_faces', args.suffix)
     if command == 'colorize':
-        return AlignedFacesJob(restorer, '', args.suffix, keep_gray=False)
+        return AlignedFacesJob(FaceEnhancer(restorer, keep_gray=False), '', args.suffix)
     raise NotImplementedError(command)
 
 

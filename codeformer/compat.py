@@ -1,23 +1,90 @@
-"""Compatibility shims for the packages we build on, applied before any of them is imported.
+"""Compatibility with the packages we build on, in one place. Each fix is small and named.
 
-basicsr 1.4.2 (and realesrgan/gfpgan through it) imports ``torchvision.transforms.functional_tensor``,
-a module torchvision 0.17 removed; every function basicsr takes from it (``rgb_to_grayscale``) lives
-on in ``torchvision.transforms.functional``. Registering that module under the old name is the whole fix.
+1. ``torchvision.transforms.functional_tensor``: basicsr 1.4.2 (and realesrgan/gfpgan through it)
+   imports this module, which torchvision 0.17 removed; every function basicsr takes from it
+   (``rgb_to_grayscale``) lives on in ``torchvision.transforms.functional``. We serve that module under
+   the old name, on demand, so importing codeformer does not pay for importing torchvision.
+2. ``after_import``: run a function once a module has been imported, so our networks register in
+   basicsr's ``ARCH_REGISTRY`` whenever basicsr is loaded, without making inference import basicsr
+   (and torchvision with it: seconds of start-up).
 """
-import importlib
-import sys
+from __future__ import annotations
 
-_OLD_NAME = 'torchvision.transforms.functional_tensor'
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from collections.abc import Callable
+from types import ModuleType
+
+OLD_FUNCTIONAL_TENSOR = 'torchvision.transforms.functional_tensor'
+
+_hooks: dict[str, list[Callable[[ModuleType], None]]] = {}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Loads ``functional_tensor`` as the module object of ``torchvision.transforms.functional``."""
+
+    def create_module(self, spec):
+        return importlib.import_module('torchvision.transforms.functional')
+
+    def exec_module(self, module):
+        pass
+
+
+class _HookedLoader(importlib.abc.Loader):
+    """Wraps a module's real loader and runs the registered hooks after it has executed."""
+
+    def __init__(self, loader: importlib.abc.Loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        for hook in _hooks.pop(module.__name__, []):
+            hook(module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname == OLD_FUNCTIONAL_TENSOR:
+            return self._functional_tensor_spec(fullname, path, target)
+        if fullname in _hooks:
+            spec = self._real_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _HookedLoader(spec.loader)
+            return spec
+        return None
+
+    def _functional_tensor_spec(self, fullname, path, target):
+        real = self._real_spec(fullname, path, target)
+        return real if real is not None else importlib.util.spec_from_loader(fullname, _AliasLoader())
+
+    def _real_spec(self, fullname, path, target):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+def after_import(module_name: str, hook: Callable[[ModuleType], None]) -> None:
+    """Call ``hook(module)`` now if ``module_name`` is imported already, else right after its import."""
+    module = sys.modules.get(module_name)
+    if module is not None:
+        hook(module)
+    else:
+        _hooks.setdefault(module_name, []).append(hook)
 
 
 def install() -> None:
-    """Make ``import basicsr`` work with current torchvision. Idempotent."""
-    if _OLD_NAME in sys.modules:
-        return
-    try:
-        importlib.import_module(_OLD_NAME)
-    except ImportError:
-        sys.modules[_OLD_NAME] = importlib.import_module('torchvision.transforms.functional')
+    """Put the finder first on ``sys.meta_path``. Idempotent."""
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
 
 
 install()

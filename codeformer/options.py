@@ -52,6 +52,23 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
     parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
                         help='balance quality (0) and fidelity to the input (1); default 0.5')
     parser.add_argument('--has_aligned', action='store_true', help='inputs are aligned 512x512 face crops')
+    parser.add_argument('-s', '--upscale', type=positive_int, default=2,
+                        help='output size relative to the input, a whole number >= 1 (default: 2)')
+    parser.add_argument('--detection_model', default='retinaface_resnet50',
+                        help='face detector: retinaface_resnet50 (default), retinaface_mobile0.25, dlib, or one '
+                             'that needs no download (see README)')
+    parser.add_argument('--only_center_face', action='store_true', help='restore only the face nearest the centre')
+    parser.add_argument('--min_eye_distance', type=float, default=5.0,
+                        help='ignore faces whose eyes are closer than this many input pixels (default: 5)')
+    parser.add_argument('--draw_box', action='store_true', help='outline the restored faces in the result')
+    parser.add_argument('--no_parse', action='store_true',
+                        help='paste faces back with a feathered square instead of a face-parsing mask')
+    parser.add_argument('--bg_upsampler', default=None, choices=['realesrgan'],
+                        help='upsample the background with Real-ESRGAN (slow on the CPU)')
+    parser.add_argument('--face_upsample', action='store_true',
+                        help='also upsample the restored faces with the background upsampler')
+    parser.add_argument('--bg_tile', type=int, default=400,
+                        help='tile size for the background upsampler, 0 for none (default: 400)')
     return parser
 
 

@@ -37,14 +37,12 @@ def load_codeformer(path: str | os.PathLike) -> CodeFormer:
     """A CodeFormer built to fit the checkpoint at ``path`` (any compatible configuration) and loaded strictly."""
     state = read_state_dict(path)
     try:
-        config = CodeFormer.config_from_state_dict(state)
-        with torch.device('meta'):
-            problem = mismatch(CodeFormer(**config), state)
+        net = CodeFormer(**CodeFormer.config_from_state_dict(state), fix_modules=())
     except (KeyError, ValueError) as exc:
         raise CheckpointError(f'{path}: not a CodeFormer checkpoint (no {exc})') from exc
+    problem = mismatch(net, state)
     if problem:
         raise CheckpointError(f'{path}: not a CodeFormer checkpoint: {problem}')
-    net = CodeFormer(**config, fix_modules=())
     net.load_state_dict(state, strict=True)
     return net
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
 from codeformer.archs.vqgan_arch import ResBlock, VQAutoEncoder
@@ -73,7 +72,6 @@ class FuseSFTBlock(nn.Module):
         return dec_feat + w * (dec_feat * self.scale(cond) + self.shift(cond))
 
 
-@ARCH_REGISTRY.register()
 class CodeFormer(VQAutoEncoder):
     """The CodeFormer network with the released checkpoints' names, shapes and call signature."""
 

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
 from codeformer.utils.checkpoint import load_network_weights
@@ -140,7 +139,6 @@ class Generator(nn.Module):
         return x
 
 
-@ARCH_REGISTRY.register()
 class VectorQuantizer(nn.Module):
     """Nearest-codebook-entry quantizer with a straight-through gradient."""
 
@@ -181,7 +179,6 @@ class VectorQuantizer(nn.Module):
         return z_q.permute(0, 3, 1, 2).contiguous()
 
 
-@ARCH_REGISTRY.register()
 class VQAutoEncoder(nn.Module):
     """Encoder -> quantizer -> generator. ``forward`` returns (image, codebook loss, quantizer stats)."""
 
@@ -212,7 +209,6 @@ class VQAutoEncoder(nn.Module):
         return self.generator(z_q), codebook_loss, stats
 
 
-@ARCH_REGISTRY.register()
 class VQGANDiscriminator(nn.Module):
     """PatchGAN discriminator of stage I."""
 

@@ -1,0 +1,47 @@
+"""Face parsing (facexlib's ParseNet) for the paste-back mask, batched like the restoration network."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from codeformer.paste import parsing_soft_mask
+from codeformer.runtime import prepare_for_inference
+from codeformer.utils.checkpoint import load_network_weights
+
+
+def build_parsenet() -> nn.Module:
+    from facexlib.parsing.parsenet import ParseNet
+    return ParseNet(in_size=512, out_size=512, parsing_ch=19)
+
+
+class FaceParser:
+    """Soft paste masks for restored 512x512 faces."""
+
+    def __init__(self, device: torch.device, dtype: torch.dtype = torch.float32, batch_size: int = 4,
+                 net: nn.Module | None = None, progress: bool = True):
+        if net is None:
+            from codeformer.weight_zoo import resolve
+            net = load_network_weights(build_parsenet(), resolve('parsenet', progress=progress))
+        self.net = prepare_for_inference(net, device, dtype)
+        self.device, self.dtype, self.batch_size = device, dtype, max(1, batch_size)
+
+    def masks(self, faces: list[np.ndarray]) -> list[np.ndarray]:
+        """One float32 mask in [0, 1] per BGR face, at the face's size."""
+        out = []
+        for start in range(0, len(faces), self.batch_size):
+            chunk = faces[start:start + self.batch_size]
+            arrays = []
+            for face in chunk:
+                scale = 65535.0 if face.dtype == np.uint16 else 255.0
+                arrays.append(cv2.resize(face, (512, 512), interpolation=cv2.INTER_LINEAR).astype(np.float32) / scale)
+            x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2) * 2 - 1
+            x = x.to(self.device, dtype=self.dtype).contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                labels = self.net(x)[0].argmax(dim=1).cpu().numpy()
+            for face, lab in zip(chunk, labels):
+                mask = parsing_soft_mask(lab)
+                h, w = face.shape[:2]
+                out.append(mask if (h, w) == mask.shape else cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR))
+        return out

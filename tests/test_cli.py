@@ -1,0 +1,75 @@
+"""The restoration command as a user runs it, on real image files, in a subprocess."""
+import cv2
+import numpy as np
+import pytest
+
+from codeformer.utils.image_io import read_image, write_image
+from tests.support.cli import ROOT, run_script
+from tests.support.nets import save_checkpoint, small_codeformer
+
+FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
+
+
+def test_aligned_folder_with_a_corrupt_file(tmp_path, checkpoint):
+    face = cv2.imread(str(FACE))
+    src = tmp_path / 'faces'
+    write_image(src / 'colour.png', face)
+    write_image(src / 'deep.png', face.astype(np.uint16) * 257)
+    write_image(src / 'gray.JPG', cv2.cvtColor(face, cv2.COLOR_BGR2GRAY))
+    write_image(src / 'alpha.webp', np.dstack([face, np.full(face.shape[:2], 200, np.uint8)]),
+                [cv2.IMWRITE_WEBP_QUALITY, 101])
+    (src / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0garbage')
+    (src / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'out'
+    proc = run_script('inference_codeformer.py', '-w', '0.7', '--has_aligned', '--input_path', str(src),
+                      '-o', str(out), '--model_path', str(checkpoint), '--batch_size', '3', '--device', 'cpu',
+                      '--report', str(tmp_path / 'report.json'))
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'broken.jpg' in errors[0] and 'decode' in errors[0]
+    written = sorted(p.name for p in (out / 'restored_faces').iterdir())
+    assert written == ['alpha.png', 'colour.png', 'deep.png', 'gray.png']
+    colour = read_image(out / 'restored_faces' / 'colour.png')
+    assert colour.shape == (64, 64, 3) and colour.dtype == np.uint8  # the network's own size
+    assert read_image(out / 'restored_faces' / 'deep.png').dtype == np.uint16
+    gray = read_image(out / 'restored_faces' / 'gray.png')
+    assert gray.ndim == 2
+    alpha = read_image(out / 'restored_faces' / 'alpha.png')
+    assert alpha.shape == (64, 64, 4) and (alpha[..., 3] == 200).all()
+    report = (tmp_path / 'report.json').read_text()
+    assert 'broken.jpg' in report and 'colour.png' in report
+
+
+def test_default_layout_suffix_skip_existing_and_w(tmp_path, checkpoint):
+    write_image(tmp_path / 'in' / 'face.png', cv2.imread(str(FACE)))
+    common = ['--has_aligned', '--input_path', 'in', '--model_path', str(checkpoint), '--suffix', 'v1', '-q']
+    first = run_script('inference_codeformer.py', '-w', '1', *common, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    target = tmp_path / 'results' / 'in_1.0' / 'restored_faces' / 'face_v1.png'
+    result_w1 = read_image(target)
+    target.write_bytes(b'sentinel')
+    again = run_script('inference_codeformer.py', '-w', '1', '--skip_existing', *common, cwd=tmp_path)
+    assert again.returncode == 0 and target.read_bytes() == b'sentinel'
+    zero = run_script('inference_codeformer.py', '-w', '0', *common, cwd=tmp_path)
+    assert zero.returncode == 0, zero.stderr
+    result_w0 = read_image(tmp_path / 'results' / 'in_0.0' / 'restored_faces' / 'face_v1.png')
+    assert np.abs(result_w0.astype(int) - result_w1.astype(int)).mean() > 1
+
+
+def test_missing_weights_and_bad_arguments_exit_2(tmp_path):
+    write_image(tmp_path / 'face.png', np.zeros((32, 32, 3), np.uint8))
+    proc = run_script('inference_codeformer.py', '--has_aligned', '--input_path', str(tmp_path / 'face.png'),
+                      env={'CODEFORMER_WEIGHTS_DIR': str(tmp_path / 'w')}, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) <= 3 and 'codeformer.pth' in proc.stderr and 'http://127.0.0.1:9' in proc.stderr
+    assert not (tmp_path / 'results').exists()
+    bad_w = run_script('inference_codeformer.py', '-w', '2', '--has_aligned', cwd=tmp_path)
+    assert bad_w.returncode == 2 and 'must be in [0, 1]' in bad_w.stderr
+    missing = run_script('inference_codeformer.py', '--has_aligned', '--input_path', 'nope', cwd=tmp_path)
+    assert missing.returncode == 2 and 'nope: no such file' in missing.stderr
