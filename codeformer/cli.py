@@ -47,7 +47,7 @@ def run_faces(command: str, args) -> int:
 def build_job(command: str, args):
     """The job for a front door, with every network it needs loaded (missing weights show here)."""
     from codeformer.enhancer import FaceEnhancer
-    from codeformer.jobs import AlignedFacesJob, WholeImageJob
+    from codeformer.jobs import AlignedFacesJob, InpaintingJob, WholeImageJob
     from codeformer.restorer import FaceRestorer
 
     task = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}[command]
@@ -64,7 +64,7 @@ def build_job(command: str, args):
         return AlignedFacesJob(FaceEnhancer(restorer), 'restored_faces', args.suffix)
     if command == 'colorize':
         return AlignedFacesJob(FaceEnhancer(restorer, keep_gray=False), '', args.suffix)
-    raise NotImplementedError(command)
+    return InpaintingJob(restorer, args.suffix, args.mask)
 
 
 def entry(command: str) -> None:

@@ -1,10 +1,16 @@
 """What each front door does to one batch of decoded images, on top of ``FaceEnhancer``."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 
 from codeformer.enhancer import FaceEnhancer
+from codeformer.restorer import FaceRestorer
 from codeformer.runner import Result
+from codeformer.utils.image_io import ImageReadError, file_kind, read_image, split_channels
+from codeformer.utils.inputs import InputFile
 
 
 def _tail(suffix: str | None) -> str:
@@ -25,7 +31,7 @@ class AlignedFacesJob:
     def marker(self, name: str) -> str:
         return self.rel
 
-    def process(self, images: list[np.ndarray]) -> list[Result]:
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         results = self.enhancer.enhance_batch(images, has_aligned=True)
         return [Result({self.rel: r.restored_faces[0]}, {'faces': 1, 'seconds': r.seconds}) for r in results]
 
@@ -41,7 +47,7 @@ class WholeImageJob:
     def marker(self, name: str) -> str:
         return f'final_results/{{name}}{self.tail}.png'
 
-    def process(self, images: list[np.ndarray]) -> list[Result]:
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         results = []
         for r in self.enhancer.enhance_batch(images):
             outputs = {}
@@ -51,4 +57,56 @@ class WholeImageJob:
                     outputs[f'restored_faces/{{name}}_{i:02d}{self.tail}.png'] = face
             outputs[self.marker('')] = r.restored_img
             results.append(Result(outputs, {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds}))
+        return results
+
+
+class InpaintingJob:
+    """Faces whose damaged regions are painted pure white (or given by ``--mask``): the network fills
+    them in and every other pixel of the (network-sized) input is kept exactly."""
+
+    def __init__(self, restorer: FaceRestorer, suffix: str | None = None, mask_path: str | None = None):
+        self.restorer = restorer
+        self.rel = f'{{name}}{_tail(suffix)}.png'
+        self.mask_path = Path(mask_path) if mask_path else None
+        if self.mask_path is not None and not self.mask_path.exists():
+            raise ValueError(f'{self.mask_path}: no such mask file or folder')
+
+    def marker(self, name: str) -> str:
+        return self.rel
+
+    def _given_mask(self, inp: InputFile) -> np.ndarray | None:
+        if self.mask_path is None:
+            return None
+        path = self.mask_path
+        if path.is_dir():
+            found = [p for p in sorted(path.iterdir()) if p.stem == inp.path.stem and file_kind(p) == 'image']
+            if not found:
+                raise ImageReadError(f'no mask named {inp.path.stem}.* in {path}')
+            path = found[0]
+        mask = read_image(path)
+        mask = mask if mask.ndim == 2 else mask[:, :, :3].max(axis=2)
+        return mask > (32767 if mask.dtype == np.uint16 else 127)
+
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
+        size = self.restorer.size
+        faces, masks = [], []
+        for img, inp in zip(images, inputs):
+            bgr, _ = split_channels(img)
+            top = 65535 if bgr.dtype == np.uint16 else 255
+            given = self._given_mask(inp)
+            mask = (bgr == top).all(axis=2) if given is None else given
+            if mask.shape != bgr.shape[:2]:
+                raise ValueError(f'mask is {mask.shape[1]}x{mask.shape[0]}, image {bgr.shape[1]}x{bgr.shape[0]}')
+            if bgr.shape[:2] != (size, size):
+                bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_LINEAR)
+                mask = cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
+            bgr = bgr.copy()
+            bgr[mask] = top  # the network was trained on regions painted pure white
+            faces.append(bgr)
+            masks.append(mask)
+        restored = self.restorer.restore_faces(faces)
+        results = []
+        for face, mask, out in zip(faces, masks, restored):
+            results.append(Result({self.rel: np.where(mask[:, :, None], out, face)},
+                                  {'faces': 1, 'inpainted_pixels': int(mask.sum())}))
         return results

@@ -81,4 +81,7 @@ def colorize_parser(prog: str = 'inference_colorization.py') -> argparse.Argumen
 def inpaint_parser(prog: str = 'inference_inpainting.py') -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description='Inpaint regions of aligned faces painted pure white.')
     add_common_options(parser, 'inputs/masked_faces')
+    parser.add_argument('--mask', default=None, metavar='PATH|FOLDER',
+                        help='the regions to fill as a separate mask image (white = fill), or a folder of masks '
+                             'named like the inputs; default: the pixels painted pure white')
     return parser

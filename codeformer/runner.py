@@ -26,7 +26,7 @@ class Job(Protocol):
     def marker(self, name: str) -> str:
         """Relative path of the output whose presence means ``name`` is done (for --skip_existing)."""
 
-    def process(self, images: list[np.ndarray]) -> list[Result | Exception]:
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result | Exception]:
         """One result (or the exception that stopped it) per image, in order."""
 
 
@@ -86,7 +86,7 @@ def run(inputs: Sequence[InputFile], out_root: Path, job: Job, batch_size: int =
                 else:
                     ready.append((inp, img))
             t0 = time.perf_counter()
-            results = _process(job, [img for _, img in ready])
+            results = _process(job, [img for _, img in ready], [inp for inp, _ in ready])
             per_image = (time.perf_counter() - t0) / max(1, len(ready))
             for (inp, _), res in zip(ready, results):
                 rec = records[inp.path]
@@ -121,19 +121,19 @@ def run(inputs: Sequence[InputFile], out_root: Path, job: Job, batch_size: int =
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def _process(job: Job, images: list[np.ndarray]) -> list[Result | Exception]:
+def _process(job: Job, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result | Exception]:
     """The batch at once; if it fails as a whole, image by image so one bad input costs only itself."""
     if not images:
         return []
     try:
-        return job.process(images)
+        return job.process(images, inputs)
     except Exception as exc:  # noqa: BLE001  (isolated below)
         if len(images) == 1:
             return [exc]
     results: list[Result | Exception] = []
-    for img in images:
+    for img, inp in zip(images, inputs):
         try:
-            results.extend(job.process([img]))
+            results.extend(job.process([img], [inp]))
         except Exception as exc:  # noqa: BLE001  (reported per image)
             results.append(exc)
     return results

@@ -73,3 +73,33 @@ def test_missing_weights_and_bad_arguments_exit_2(tmp_path):
     assert bad_w.returncode == 2 and 'must be in [0, 1]' in bad_w.stderr
     missing = run_script('inference_codeformer.py', '--has_aligned', '--input_path', 'nope', cwd=tmp_path)
     assert missing.returncode == 2 and 'nope: no such file' in missing.stderr
+
+
+def test_colorization_gives_colour_from_gray(tmp_path, checkpoint):
+    gray = cv2.cvtColor(cv2.imread(str(FACE)), cv2.COLOR_BGR2GRAY)
+    write_image(tmp_path / 'gray' / 'old.png', gray)
+    proc = run_script('inference_colorization.py', '--input_path', 'gray', '--model_path', str(checkpoint), '-q',
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = read_image(tmp_path / 'results' / 'gray' / 'old.png')
+    assert out.ndim == 3 and out.shape[2] == 3
+
+
+def test_inpainting_keeps_unpainted_pixels_and_fills_white_or_masked_ones(tmp_path, checkpoint):
+    face = cv2.resize(cv2.imread(str(FACE)), (64, 64), interpolation=cv2.INTER_AREA)
+    face = np.clip(face, 0, 254)  # no accidental pure white
+    painted = face.copy()
+    cv2.line(painted, (10, 20), (50, 30), (255, 255, 255), 4)
+    write_image(tmp_path / 'masked' / 'a.png', painted)
+    write_image(tmp_path / 'plain' / 'a.png', face)
+    region = np.zeros((64, 64), np.uint8)
+    region[40:50, 20:44] = 255
+    write_image(tmp_path / 'masks' / 'a.png', region)
+    ckpt = ['--model_path', str(checkpoint), '-q']
+    white = run_script('inference_inpainting.py', '--input_path', 'masked', *ckpt, cwd=tmp_path)
+    masked = run_script('inference_inpainting.py', '--input_path', 'plain', '--mask', 'masks', *ckpt, cwd=tmp_path)
+    assert white.returncode == 0 and masked.returncode == 0, white.stderr + masked.stderr
+    for out_dir, source, fill in [('masked', painted, (painted == 255).all(axis=2)), ('plain', face, region > 0)]:
+        out = read_image(tmp_path / 'results' / out_dir / 'a.png')
+        assert (out[~fill] == source[~fill]).all()
+        assert (out[fill] != source[fill]).any(axis=1).mean() > 0.5
