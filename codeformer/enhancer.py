@@ -110,8 +110,13 @@ class FaceEnhancer:
         return result.cropped_faces, result.restored_faces, result.restored_img
 
     def enhance_batch(self, images: list[np.ndarray], has_aligned: bool = False,
-                      only_center_face: bool | None = None, paste_back: bool = True) -> list[Enhanced]:
-        """Like ``enhance`` for several images; their faces share network batches."""
+                      only_center_face: bool | None = None, paste_back: bool = True,
+                      faces: list[list] | None = None) -> list[Enhanced]:
+        """Like ``enhance`` for several images; their faces share network batches.
+
+        ``faces``: per image, the faces to restore (objects with ``box``, ``score`` and five
+        ``landmarks``) instead of detecting them here, e.g. tracked and smoothed across video frames.
+        """
         if has_aligned:
             return self._aligned(images)
         center = self.only_center_face if only_center_face is None else only_center_face
@@ -119,26 +124,26 @@ class FaceEnhancer:
         for idx, img in enumerate(images):
             t0 = time.perf_counter()
             bgr, alpha = split_channels(img)
-            faces = self._detect(bgr, center)
+            found = self.detect(bgr, center) if faces is None else faces[idx]
             t1 = time.perf_counter()
-            matrices = [similarity_transform(f.landmarks, FACE_SIZE) for f in faces]
+            matrices = [similarity_transform(f.landmarks, FACE_SIZE) for f in found]
             img_crops = [crop_face(bgr, m, FACE_SIZE) for m in matrices]
             t2 = time.perf_counter()
-            prepared.append((img, bgr, alpha, faces, matrices, {'detect': t1 - t0, 'align': t2 - t1}))
+            prepared.append((img, bgr, alpha, found, matrices, {'detect': t1 - t0, 'align': t2 - t1}))
             crops += img_crops
             owners += [idx] * len(img_crops)
         t0 = time.perf_counter()
         restored = self.restorer.restore_faces(crops) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
-        for idx, (img, bgr, alpha, faces, matrices, secs) in enumerate(prepared):
+        for idx, (img, bgr, alpha, found, matrices, secs) in enumerate(prepared):
             mine = [i for i, o in enumerate(owners) if o == idx]
             secs['restore'] = restore_secs * len(mine) / max(1, len(crops))
             img_crops, img_restored = [crops[i] for i in mine], [restored[i] for i in mine]
             final = None
             if paste_back:
-                final = self._paste(img, bgr, alpha, faces, matrices, img_restored, secs)
-            results.append(Enhanced(img_crops, img_restored, final, [_face_info(f) for f in faces],
+                final = self._paste(img, bgr, alpha, found, matrices, img_restored, secs)
+            results.append(Enhanced(img_crops, img_restored, final, [_face_info(f) for f in found],
                                     {k: round(v, 4) for k, v in secs.items()}))
         return results
 
@@ -153,7 +158,8 @@ class FaceEnhancer:
             out.append(Enhanced([bgr], [final], None, [], dict(secs)))
         return out
 
-    def _detect(self, bgr: np.ndarray, only_center: bool) -> list:
+    def detect(self, bgr: np.ndarray, only_center: bool = False) -> list:
+        """Faces in a BGR image (uint8 or uint16), small ones (by eye distance) left out."""
         det_input = bgr if bgr.dtype == np.uint8 else (bgr / 257).round().astype(np.uint8)
         faces = [f for f in self.detector.detect(det_input) if eye_distance(f.landmarks) >= self.min_eye_distance]
         if only_center and len(faces) > 1:
