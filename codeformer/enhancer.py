@@ -184,12 +184,11 @@ class FaceEnhancer:
         secs['parse'] = time.perf_counter() - t0
         t0 = time.perf_counter()
         for face, mask, matrix, info in zip(restored, masks, matrices, faces):
-            k = 1
             if self.face_upsample and self.bg_upsampler is not None and s > 1:
                 face = self.bg_upsampler.enhance(face, outscale=s)
-                k = face.shape[0] / FACE_SIZE
                 if mask is not None:
                     mask = cv2.resize(mask, face.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+            k = face.shape[0] / FACE_SIZE  # restored faces may be upsampled, or come from a smaller network
             face_to_canvas = compose(scale_map(s), compose(invert(matrix), scale_map(1 / k)))
             paste_face(canvas, face, face_to_canvas, mask, erode_px=2 * s)
             if self.draw_box:
