@@ -5,9 +5,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from codeformer.enhancer import FaceEnhancer
-from codeformer.restorer import FaceRestorer
+from codeformer.restorer import FaceRestorer, faces_to_tensor, tensor_to_faces
 from codeformer.runner import Result
 from codeformer.utils.image_io import ImageReadError, file_kind, read_image, split_channels
 from codeformer.utils.inputs import InputFile
@@ -110,3 +111,32 @@ class InpaintingJob:
             results.append(Result({self.rel: np.where(mask[:, :, None], out, face)},
                                   {'faces': 1, 'inpainted_pixels': int(mask.sum())}))
         return results
+
+
+class VQGANJob:
+    """Faces reconstructed through a stage-I VQGAN (encode, quantize, decode): how much a codebook keeps."""
+
+    def __init__(self, model_path: str, size: int = 512, device: str = 'auto', suffix: str | None = None):
+        from codeformer.archs import VQAutoEncoder
+        from codeformer.runtime import prepare_for_inference, select_device
+        from codeformer.utils.checkpoint import load_network_weights, read_state_dict
+        state = read_state_dict(model_path)
+        if 'quantize.embedding.weight' not in state or 'encoder.blocks.0.weight' not in state:
+            raise ValueError(f'{model_path}: not a VQGAN checkpoint')
+        codebook, emb_dim = state['quantize.embedding.weight'].shape
+        nf = state['encoder.blocks.0.weight'].shape[0]
+        net = VQAutoEncoder(size, nf, codebook_size=codebook, emb_dim=emb_dim, attn_resolutions=(size // 32, ))
+        load_network_weights(net, model_path)
+        self.device = select_device(device)
+        self.net = prepare_for_inference(net, self.device)
+        self.size = size
+        self.rel = f'{{name}}{_tail(suffix)}.png'
+
+    def marker(self, name: str) -> str:
+        return self.rel
+
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
+        faces = [split_channels(img)[0] for img in images]
+        with torch.inference_mode():
+            out = self.net(faces_to_tensor(faces, self.size, self.device))[0]
+        return [Result({self.rel: r}, {'faces': 1}) for r in tensor_to_faces(out, [f.dtype for f in faces])]

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from codeformer.paste import parsing_soft_mask
+from codeformer.restorer import faces_to_tensor
 from codeformer.runtime import prepare_for_inference
 from codeformer.utils.checkpoint import load_network_weights
 
@@ -32,12 +33,7 @@ class FaceParser:
         out = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
-            arrays = []
-            for face in chunk:
-                scale = 65535.0 if face.dtype == np.uint16 else 255.0
-                arrays.append(cv2.resize(face, (512, 512), interpolation=cv2.INTER_LINEAR).astype(np.float32) / scale)
-            x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2) * 2 - 1
-            x = x.to(self.device, dtype=self.dtype).contiguous(memory_format=torch.channels_last)
+            x = faces_to_tensor(chunk, 512, self.device, self.dtype)
             with torch.inference_mode():
                 labels = self.net(x)[0].argmax(dim=1).cpu().numpy()
             for face, lab in zip(chunk, labels):

@@ -33,6 +33,31 @@ TASKS = {
 }
 
 
+def faces_to_tensor(faces: list[np.ndarray], size: int, device: torch.device | str = 'cpu',
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """BGR uint8/uint16 faces (resized to ``size`` if needed) as a channels-last RGB batch in [-1, 1]."""
+    arrays = []
+    for face in faces:
+        if face.ndim != 3 or face.shape[2] != 3:
+            raise ValueError(f'faces must be H x W x 3 BGR images, got shape {face.shape}')
+        if face.shape[:2] != (size, size):
+            face = cv2.resize(face, (size, size), interpolation=cv2.INTER_LINEAR)
+        arrays.append(face.astype(np.float32) / (65535.0 if face.dtype == np.uint16 else 255.0))
+    x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2)
+    x = (x * 2 - 1).to(device, non_blocking=True)
+    return x.to(dtype=dtype, memory_format=torch.channels_last)
+
+
+def tensor_to_faces(result: torch.Tensor, dtypes: list[np.dtype]) -> list[np.ndarray]:
+    """The inverse of ``faces_to_tensor``: network outputs in [-1, 1] as BGR images of the given dtypes."""
+    rgb = ((result.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+    images = []
+    for img, dtype in zip(rgb, dtypes):
+        scale = 65535.0 if dtype == np.uint16 else 255.0
+        images.append(np.ascontiguousarray((img[..., ::-1] * scale).round().astype(dtype)))
+    return images
+
+
 def load_codeformer(path: str | os.PathLike) -> CodeFormer:
     """A CodeFormer built to fit the checkpoint at ``path`` (any compatible configuration) and loaded strictly."""
     state = read_state_dict(path)
@@ -85,30 +110,8 @@ class FaceRestorer:
         out: list[np.ndarray] = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
-            batch = self._to_tensor(chunk)
+            batch = faces_to_tensor(chunk, self.size, self.device, self.dtype)
             with torch.inference_mode():
                 result = self.net(batch, w=self.w, adain=self.adain)[0]
-            out.extend(self._to_images(result, [f.dtype for f in chunk]))
+            out.extend(tensor_to_faces(result, [f.dtype for f in chunk]))
         return out
-
-    def _to_tensor(self, faces: list[np.ndarray]) -> torch.Tensor:
-        arrays = []
-        for face in faces:
-            if face.ndim != 3 or face.shape[2] != 3:
-                raise ValueError(f'faces must be H x W x 3 BGR images, got shape {face.shape}')
-            if face.shape[:2] != (self.size, self.size):
-                face = cv2.resize(face, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
-            scale = 65535.0 if face.dtype == np.uint16 else 255.0
-            arrays.append(face.astype(np.float32) / scale)
-        x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2)
-        x = (x * 2 - 1).to(self.device, non_blocking=True)
-        return x.to(dtype=self.dtype, memory_format=torch.channels_last)
-
-    @staticmethod
-    def _to_images(result: torch.Tensor, dtypes: list[np.dtype]) -> list[np.ndarray]:
-        rgb = ((result.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
-        images = []
-        for img, dtype in zip(rgb, dtypes):
-            scale = 65535.0 if dtype == np.uint16 else 255.0
-            images.append(np.ascontiguousarray((img[..., ::-1] * scale).round().astype(dtype)))
-        return images

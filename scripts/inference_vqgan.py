@@ -1,0 +1,42 @@
+"""Reconstruct aligned faces through a stage-I VQGAN checkpoint, to inspect what its codebook keeps.
+
+    python scripts/inference_vqgan.py --input_path inputs/cropped_faces \
+        [--model_path weights/CodeFormer/vqgan_code1024.pth] [-o results/vqgan]
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv=None) -> int:
+    from codeformer import runner
+    from codeformer.jobs import VQGANJob
+    from codeformer.utils.checkpoint import CheckpointError
+    from codeformer.utils.inputs import InputError, collect_inputs, run_name
+    from codeformer.weight_zoo import WeightsUnavailable, resolve
+
+    ap = argparse.ArgumentParser(prog='inference_vqgan.py', description=__doc__.splitlines()[0])
+    ap.add_argument('-i', '--input_path', default='inputs/cropped_faces')
+    ap.add_argument('-o', '--output_path', default=None, help='default: results/<input name>_vqgan')
+    ap.add_argument('--model_path', default=None, help='default: the released vqgan_code1024.pth')
+    ap.add_argument('--size', type=int, default=512, help='the VQGAN\'s input size (default: 512)')
+    ap.add_argument('--batch_size', type=int, default=4)
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--suffix', default=None)
+    ap.add_argument('-q', '--quiet', action='store_true')
+    args = ap.parse_args(argv)
+    try:
+        inputs = collect_inputs(args.input_path, kinds=('image', ))
+        job = VQGANJob(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device,
+                       args.suffix)
+    except (InputError, WeightsUnavailable, CheckpointError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return runner.EXIT_USAGE
+    out = Path(args.output_path or Path('results') / f'{run_name(args.input_path)}_vqgan')
+    return runner.run(inputs, out, job, batch_size=args.batch_size, quiet=args.quiet)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
