@@ -7,6 +7,8 @@
 2. ``after_import``: run a function once a module has been imported, so our networks register in
    basicsr's ``ARCH_REGISTRY`` whenever basicsr is loaded, without making inference import basicsr
    (and torchvision with it: seconds of start-up).
+3. ``resume_without_cuda``: basicsr 1.4.2's resume maps the saved state to ``torch.cuda.current_device()``
+   (fails without CUDA) and ``--auto_resume`` looks in ``./experiments`` instead of the run's own folder.
 """
 from __future__ import annotations
 
@@ -79,6 +81,42 @@ def after_import(module_name: str, hook: Callable[[ModuleType], None]) -> None:
         hook(module)
     else:
         _hooks.setdefault(module_name, []).append(hook)
+
+
+def resume_without_cuda() -> None:
+    """basicsr workaround: make basicsr 1.4.2's ``--auto_resume`` / ``resume_state`` work without CUDA.
+
+    ``basicsr.train.load_resume_state`` maps the saved state to ``torch.cuda.current_device()``, which
+    raises on a CPU-only torch, and ``--auto_resume`` looks for states under ``./experiments`` rather than
+    the run's own ``training_states`` folder. ``train_pipeline`` looks the function up in its module at
+    call time, so replacing it there is enough. Idempotent.
+    """
+    import os
+
+    import torch
+    from basicsr import train as basicsr_train
+    from basicsr.utils import check_resume, scandir
+
+    if getattr(basicsr_train.load_resume_state, 'without_cuda', False):
+        return
+
+    def load_resume_state(opt: dict) -> dict | None:
+        path = opt['path'].get('resume_state')
+        if opt['auto_resume']:
+            folder = opt['path']['training_states']
+            states = list(scandir(folder, suffix='state')) if os.path.isdir(folder) else []
+            if states:
+                latest = max(int(os.path.splitext(s)[0]) for s in states)
+                path = opt['path']['resume_state'] = os.path.join(folder, f'{latest}.state')
+        if not path:
+            return None
+        device = torch.device('cuda', torch.cuda.current_device()) if torch.cuda.is_available() else 'cpu'
+        state = torch.load(path, map_location=device)
+        check_resume(opt, state['iter'])
+        return state
+
+    load_resume_state.without_cuda = True
+    basicsr_train.load_resume_state = load_resume_state
 
 
 def install() -> None:
