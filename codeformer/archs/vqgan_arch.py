@@ -18,10 +18,6 @@ def group_norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(num_groups=32, num_channels=channels, eps=1e-6, affine=True)
 
 
-def swish(x: torch.Tensor) -> torch.Tensor:
-    return x * torch.sigmoid(x)
-
-
 class ResBlock(nn.Module):
     """Pre-activation residual block; a 1x1 ``conv_out`` matches channels on the skip path."""
 
@@ -38,10 +34,11 @@ class ResBlock(nn.Module):
             self.conv_out = nn.Conv2d(in_channels, out_channels, 1, 1, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(swish(self.norm1(x)))
-        h = self.conv2(swish(self.norm2(h)))
+        # swish = x * sigmoid(x) = silu, one kernel; in place on the fresh norm outputs
+        h = self.conv1(F.silu(self.norm1(x), inplace=True))
+        h = self.conv2(F.silu(self.norm2(h), inplace=True))
         skip = self.conv_out(x) if self.in_channels != self.out_channels else x
-        return h + skip
+        return h.add_(skip)  # in place: conv2's backward does not need its output
 
 
 class AttnBlock(nn.Module):
