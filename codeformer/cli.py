@@ -33,15 +33,30 @@ def run_faces(command: str, args) -> int:
 
     w = getattr(args, 'fidelity_weight', None)
     try:
-        inputs = collect_inputs(args.input_path, kinds=('image', ))
+        inputs = collect_inputs(args.input_path, kinds=('image', 'video') if command == 'restore' else ('image', ))
+        videos = [inp for inp in inputs if inp.kind == 'video']
+        if videos and getattr(args, 'has_aligned', False):
+            if len(videos) == len(inputs):
+                raise ValueError(f'{videos[0].path}: videos are restored as whole frames: leave out --has_aligned')
+            inputs, videos = [inp for inp in inputs if inp.kind == 'image'], []  # aligned crops: videos passed over
         job = build_job(command, args)
     except (InputError, WeightsUnavailable, CheckpointError, DeviceUnavailable, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_USAGE
     name = run_name(args.input_path)
     out_root = Path(args.output_path or os.path.join('results', f'{name}_{w}' if w is not None else name))
-    return runner.run(inputs, out_root, job, batch_size=args.batch_size, skip_existing=args.skip_existing,
-                      quiet=args.quiet, report=Path(args.report) if args.report else None)
+    images = [inp for inp in inputs if inp.kind == 'image']
+    report = Path(args.report) if args.report else None
+    code = runner.EXIT_OK
+    if images:
+        code = runner.run(images, out_root, job, batch_size=args.batch_size, skip_existing=args.skip_existing,
+                          quiet=args.quiet, report=report)
+    if videos:  # a folder may hold both: images above, videos here; the exit code covers both
+        from codeformer.video_runner import options_from_args, run_videos
+        code = max(code, run_videos(videos, out_root, job.enhancer, options_from_args(args, len(inputs) == 1),
+                                    skip_existing=args.skip_existing, quiet=args.quiet, report=report,
+                                    merge_report=bool(images)))
+    return code
 
 
 def build_job(command: str, args):

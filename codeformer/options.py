@@ -69,7 +69,46 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
                         help='also upsample the restored faces with the background upsampler')
     parser.add_argument('--bg_tile', type=int, default=400,
                         help='tile size for the background upsampler, 0 for none (default: 400)')
+    add_video_options(parser)
     return parser
+
+
+# -- videos (restore only) ---------------------------------------------------------------------------------------
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f'must be more than 0, got {value}')
+    return value
+
+
+def crf_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a whole number: {text!r}') from None
+    if not 0 <= value <= 51:
+        raise argparse.ArgumentTypeError(f'must be in [0, 51], got {value}')
+    return value
+
+
+def add_video_options(parser: argparse.ArgumentParser) -> None:
+    """Options for videos given as (or found in) --input_path."""
+    group = parser.add_argument_group('videos (mp4, mov, avi, mkv, webm; written as H.264 MP4 with the audio)')
+    group.add_argument('--save_video_fps', type=positive_float, default=None, metavar='FPS',
+                       help="frame rate of the output (default: the input's timing, kept frame by frame)")
+    group.add_argument('--crf', type=crf_value, default=18,
+                       help='H.264 quality, 0 (lossless) to 51 (worst); 18 (default) looks like the input')
+    group.add_argument('--no_smooth', action='store_true',
+                       help='align each frame on its own detections (default: faces are tracked and their '
+                            'landmarks smoothed over time, which keeps restored faces from flickering)')
+    group.add_argument('--detect_every', type=positive_int, default=1, metavar='N',
+                       help='run the face detector on every N-th frame only and follow faces by optical flow '
+                            'in between (faster; default: 1, every frame)')
+    group.add_argument('--save_frames', action='store_true',
+                       help='also write each frame as PNG (final_results/, cropped_faces/, restored_faces/)')
 
 
 def colorize_parser(prog: str = 'inference_colorization.py') -> argparse.ArgumentParser:
