@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt setup.py
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 	# torch first, so that basicsr (an sdist) builds against it instead of pulling a second copy
 	$(BIN)/pip install -q $$(grep -E '^(torch|torchvision)==' requirements.txt)
 	$(BIN)/pip install -q --no-build-isolation -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
 	$(BIN)/pip install -q --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 

@@ -6,24 +6,26 @@ import argparse
 from codeformer import __version__
 
 
-def fidelity_weight(text: str) -> float:
-    try:
-        w = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
-    if not 0.0 <= w <= 1.0:
-        raise argparse.ArgumentTypeError(f'must be in [0, 1], got {w}')
-    return w
+def number(kind: type, low: float | None = None, high: float | None = None, above: float | None = None):
+    """An argparse type: ``kind`` (int or float) within [low, high], or greater than ``above``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'not a {"whole number" if kind is int else "number"}: {text!r}') from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f'in [{low}, {high}]' if high is not None else f'{low} or more'
+            raise argparse.ArgumentTypeError(f'must be {bounds}, got {value}')
+        if above is not None and not value > above:
+            raise argparse.ArgumentTypeError(f'must be more than {above}, got {value}')
+        return value
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'not a whole number: {text!r}') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be 1 or more, got {value}')
-    return value
+fidelity_weight = number(float, 0, 1)
+positive_int = number(int, 1)
+positive_float = number(float, above=0)
+crf_value = number(int, 0, 51)
 
 
 def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> None:
@@ -74,24 +76,6 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
 
 
 # -- videos (restore only) ---------------------------------------------------------------------------------------
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f'must be more than 0, got {value}')
-    return value
-
-
-def crf_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'not a whole number: {text!r}') from None
-    if not 0 <= value <= 51:
-        raise argparse.ArgumentTypeError(f'must be in [0, 51], got {value}')
-    return value
 
 
 def add_video_options(parser: argparse.ArgumentParser) -> None:
