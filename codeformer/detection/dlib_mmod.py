@@ -57,7 +57,7 @@ class DlibDetector:
 
     ``upsample`` doubles the image that many times before detecting. The default, 1, is what the official helper
     does: measured here (benchmarks/bench_detectors.py) MMOD then finds 32 of 36 faces under 64 px, against 1 of 36
-    without upsampling, at about 4x the time (9 s instead of 2.5 s for a 512 px photo on one core).
+    without upsampling, at about 4-6x the time (9 s instead of 1.5-2.5 s for a 512 px photo on one core).
     ``score`` is the detector's margin (about 1 for a clear face, 0 at the threshold), not a probability.
     """
 
