@@ -12,6 +12,9 @@ __version__ = '0.1.0'
 _LAZY = {
     'CodeFormer': 'codeformer.archs',
     'VQAutoEncoder': 'codeformer.archs',
+    'FaceRestorer': 'codeformer.restorer',
+    'FaceEnhancer': 'codeformer.enhancer',
+    'prepare_for_inference': 'codeformer.runtime',
 }
 
 

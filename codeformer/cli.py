@@ -26,13 +26,16 @@ def main(argv: list[str] | None = None) -> int:
 def run_faces(command: str, args) -> int:
     """Shared body of the three front doors; errors that stop the whole run exit with code 2."""
     from codeformer import runner
-    from codeformer.runtime import DeviceUnavailable
+    from codeformer.runtime import DeviceUnavailable, auto_batch_size, inference_dtype, select_device
     from codeformer.utils.checkpoint import CheckpointError
     from codeformer.utils.inputs import InputError, collect_inputs, run_name
     from codeformer.weight_zoo import WeightsUnavailable
 
     w = getattr(args, 'fidelity_weight', None)
     try:
+        if args.batch_size is None:
+            device = select_device(args.device)
+            args.batch_size = auto_batch_size(device, inference_dtype(device, args.fp32))
         inputs = collect_inputs(args.input_path, kinds=('image', 'video') if command == 'restore' else ('image', ))
         videos = [inp for inp in inputs if inp.kind == 'video']
         if videos and getattr(args, 'has_aligned', False):

@@ -37,7 +37,9 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
     parser.add_argument('--suffix', default=None, help='suffix appended to the restored faces\' names')
     parser.add_argument('--model_path', default=None,
                         help='a compatible checkpoint to use instead of the released one')
-    parser.add_argument('--batch_size', type=positive_int, default=4, help='faces per network call (default: 4)')
+    parser.add_argument('--batch_size', type=positive_int, default=None,
+                        help='faces per network call (default: 1 on the CPU, where batching does not help; '
+                             'on a GPU as many as fit in its free memory)')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
     parser.add_argument('--fp32', action='store_true', help='full precision on CUDA (default there: half)')
     parser.add_argument('--skip_existing', action='store_true',

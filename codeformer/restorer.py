@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from codeformer.archs.codeformer_arch import CodeFormer
-from codeformer.runtime import inference_dtype, prepare_for_inference, select_device
+from codeformer.runtime import auto_batch_size, inference_dtype, prepare_for_inference, select_device
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
 
 
@@ -44,7 +44,9 @@ def faces_to_tensor(faces: list[np.ndarray], size: int, device: torch.device | s
             face = cv2.resize(face, (size, size), interpolation=cv2.INTER_LINEAR)
         arrays.append(face.astype(np.float32) / (65535.0 if face.dtype == np.uint16 else 255.0))
     x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2)
-    x = (x * 2 - 1).to(device, non_blocking=True)
+    if torch.device(device).type == 'cuda':
+        x = x.pin_memory()  # page-locked, so the copy below runs asynchronously
+    x = (x.to(device, non_blocking=True) * 2 - 1)
     return x.to(dtype=dtype, memory_format=torch.channels_last)
 
 
@@ -81,12 +83,12 @@ class FaceRestorer:
         model_path: a checkpoint to use instead of the released one.
         device: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.
         fp32: keep float32 on CUDA (half precision otherwise).
-        batch_size: faces per network call.
+        batch_size: faces per network call (None: ``runtime.auto_batch_size``).
         net: an already built network (skips loading; for embedding and tests).
     """
 
     def __init__(self, task: str = 'restoration', w: float = 0.5, model_path: str | None = None,
-                 device: str = 'auto', fp32: bool = False, batch_size: int = 4, net: CodeFormer | None = None,
+                 device: str = 'auto', fp32: bool = False, batch_size: int | None = None, net: CodeFormer | None = None,
                  progress: bool = True):
         if task not in TASKS:
             raise ValueError(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
@@ -95,9 +97,9 @@ class FaceRestorer:
         if not 0.0 <= self.w <= 1.0:
             raise ValueError(f'w must be in [0, 1], got {self.w}')
         self.adain = self.task.adain
-        self.batch_size = max(1, int(batch_size))
         self.device = select_device(device)
         self.dtype = inference_dtype(self.device, fp32)
+        self.batch_size = max(1, int(batch_size or auto_batch_size(self.device, self.dtype)))
         if net is None:
             from codeformer.weight_zoo import resolve
             net = load_codeformer(resolve(self.task.weight, model_path, progress=progress))
