@@ -23,7 +23,7 @@ def read_state_dict(path: str | os.PathLike, keys: Iterable[str] = DEFAULT_KEYS,
                     map_location: str | torch.device = 'cpu') -> dict[str, torch.Tensor]:
     """The state dict stored in ``path`` under the first of ``keys`` present, or the bare dict."""
     try:
-        obj = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
+        obj = _load(os.fspath(path), map_location)
     except Exception as exc:  # unpickling errors come in many types
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f'{path}: not a loadable checkpoint ({cause})') from exc
@@ -37,6 +37,16 @@ def read_state_dict(path: str | os.PathLike, keys: Iterable[str] = DEFAULT_KEYS,
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: no state dict found under {", ".join(keys)} or at the top level')
     return state
+
+
+def _load(path: str, map_location) -> object:
+    """weights_only always; memory-mapped where the file's format allows (reads only what is used, once)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+    except RuntimeError as exc:
+        if 'mmap' not in str(exc) and 'zipfile' not in str(exc):
+            raise
+        return torch.load(path, map_location=map_location, weights_only=True)  # legacy (non-zip) format
 
 
 def mismatch(net: nn.Module, state: Mapping[str, torch.Tensor]) -> str | None:
