@@ -37,15 +37,16 @@ def timed(fn, repeat: int) -> float:
     return best
 
 
-def conv_shapes(net: nn.Module, x: torch.Tensor, w: float) -> Counter:
-    """(in, out, kernel, stride, padding, input H, W) of every convolution one forward runs."""
+def conv_shapes(net: nn.Module, x: torch.Tensor, w: float | None = None) -> Counter:
+    """(in, out, kernel, stride, padding, input H, W) of every convolution one forward runs
+    (CodeFormer is called with ``w``; other networks, with ``w`` None, on ``x`` alone)."""
     seen: Counter = Counter()
     hooks = [m.register_forward_pre_hook(
         lambda m, args: seen.update([(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0],
                                       args[0].shape[-2], args[0].shape[-1])]))
              for m in net.modules() if isinstance(m, nn.Conv2d)]
     with torch.inference_mode():
-        net(x, w=w, adain=True)
+        net(x) if w is None else net(x, w=w, adain=True)
     for h in hooks:
         h.remove()
     return seen

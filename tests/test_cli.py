@@ -1,4 +1,6 @@
 """The restoration command as a user runs it, on real image files, in a subprocess."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -103,3 +105,30 @@ def test_inpainting_keeps_unpainted_pixels_and_fills_white_or_masked_ones(tmp_pa
         out = read_image(tmp_path / 'results' / out_dir / 'a.png')
         assert (out[~fill] == source[~fill]).all()
         assert (out[fill] != source[fill]).any(axis=1).mean() > 0.5
+
+
+def test_whole_images_official_layout_alpha_and_a_corrupt_file(tmp_path, checkpoint):
+    from skimage import data
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    src = tmp_path / 'photos'
+    write_image(src / 'portrait.JPEG', photo, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    write_image(src / 'with_alpha.webp', np.dstack([photo, np.full(photo.shape[:2], 90, np.uint8)]),
+                [cv2.IMWRITE_WEBP_QUALITY, 101])
+    write_image(src / 'empty_sky.png', np.full((60, 80, 3), (210, 170, 120), np.uint8))
+    (src / 'damaged.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\x00' * 64)
+    out = tmp_path / 'out'
+    proc = run_script('inference_codeformer.py', '--input_path', str(src), '-o', str(out), '-s', '1',
+                      '--model_path', str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '--suffix', 'x',
+                      '--report', str(tmp_path / 'r.json'), env={'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 1, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith('error:')] == [
+        line for line in proc.stderr.splitlines() if 'damaged.png' in line]
+    assert sorted(p.name for p in (out / 'final_results').iterdir()) == [
+        'empty_sky_x.png', 'portrait_x.png', 'with_alpha_x.png']
+    assert sorted(p.name for p in (out / 'cropped_faces').iterdir()) == ['portrait_00.png', 'with_alpha_00.png']
+    assert sorted(p.name for p in (out / 'restored_faces').iterdir()) == ['portrait_00_x.png', 'with_alpha_00_x.png']
+    final = read_image(out / 'final_results' / 'with_alpha_x.png')
+    assert final.shape == (512, 512, 4) and (final[..., 3] == 90).all()
+    import json
+    report = {Path(r['input']).name: r for r in json.loads((tmp_path / 'r.json').read_text())}
+    assert len(report['portrait.JPEG']['info']['detections']) == 1 and 'damaged' in report['damaged.png']['error']
