@@ -16,7 +16,7 @@ import torch
 from codeformer.alignment import compose, crop_face, eye_distance, invert, scale_map, similarity_transform
 from codeformer.paste import paste_face
 from codeformer.restorer import FaceRestorer
-from codeformer.utils.image_io import is_gray, join_channels, split_channels
+from codeformer.utils.image_io import is_gray, join_channels, max_value, split_channels
 
 FACE_SIZE = 512
 
@@ -193,8 +193,8 @@ class FaceEnhancer:
             paste_face(canvas, face, face_to_canvas, mask, erode_px=2 * s)
             if self.draw_box:
                 x0, y0, x1, y1 = (np.asarray(info.box) * s + (s - 1) / 2).round().astype(int)
-                top = 65535 if canvas.dtype == np.uint16 else 255
-                cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, top, 0), max(1, round(s * max(h, w) / 500)))
+                thickness = max(1, round(s * max(h, w) / 500))
+                cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, max_value(canvas.dtype), 0), thickness)
         secs['paste'] = time.perf_counter() - t0
         return join_channels(canvas, alpha, self.keep_gray and is_gray(img), img.ndim == 2)
 

@@ -10,7 +10,7 @@ import torch
 from codeformer.enhancer import FaceEnhancer
 from codeformer.restorer import FaceRestorer, faces_to_tensor, tensor_to_faces
 from codeformer.runner import Result
-from codeformer.utils.image_io import ImageReadError, file_kind, read_image, split_channels
+from codeformer.utils.image_io import ImageReadError, file_kind, max_value, read_image, split_channels
 from codeformer.utils.inputs import InputFile
 
 
@@ -93,7 +93,7 @@ class InpaintingJob:
         faces, masks = [], []
         for img, inp in zip(images, inputs):
             bgr, _ = split_channels(img)
-            top = 65535 if bgr.dtype == np.uint16 else 255
+            top = max_value(bgr.dtype)
             given = self._given_mask(inp)
             mask = (bgr == top).all(axis=2) if given is None else given
             if mask.shape != bgr.shape[:2]:

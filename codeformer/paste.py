@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from codeformer.utils.image_io import max_value
+
 
 def _region(matrix: np.ndarray, face_hw: tuple[int, int], canvas_hw: tuple[int, int],
             margin: int) -> tuple[int, int, int, int] | None:
@@ -64,8 +66,7 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, soft_ma
         mask = mask[:, :, None]
     region = canvas[y0:y1, x0:x1].astype(np.float32)
     blended = mask * pasted + (1 - mask) * region
-    top = 65535 if canvas.dtype == np.uint16 else 255
-    canvas[y0:y1, x0:x1] = np.clip(blended.round(), 0, top).astype(canvas.dtype)
+    canvas[y0:y1, x0:x1] = np.clip(blended.round(), 0, max_value(canvas.dtype)).astype(canvas.dtype)
     return box
 
 

@@ -16,6 +16,7 @@ import torch
 from codeformer.archs.codeformer_arch import CodeFormer
 from codeformer.runtime import auto_batch_size, inference_dtype, prepare_for_inference, select_device
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
+from codeformer.utils.image_io import max_value
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def faces_to_tensor(faces: list[np.ndarray], size: int, device: torch.device | s
             raise ValueError(f'faces must be H x W x 3 BGR images, got shape {face.shape}')
         if face.shape[:2] != (size, size):
             face = cv2.resize(face, (size, size), interpolation=cv2.INTER_LINEAR)
-        arrays.append(face.astype(np.float32) / (65535.0 if face.dtype == np.uint16 else 255.0))
+        arrays.append(face.astype(np.float32) / max_value(face.dtype))
     x = torch.from_numpy(np.stack(arrays)[..., ::-1].copy()).permute(0, 3, 1, 2)
     if torch.device(device).type == 'cuda':
         x = x.pin_memory()  # page-locked, so the copy below runs asynchronously
@@ -55,8 +56,7 @@ def tensor_to_faces(result: torch.Tensor, dtypes: list[np.dtype]) -> list[np.nda
     rgb = ((result.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
     images = []
     for img, dtype in zip(rgb, dtypes):
-        scale = 65535.0 if dtype == np.uint16 else 255.0
-        images.append(np.ascontiguousarray((img[..., ::-1] * scale).round().astype(dtype)))
+        images.append(np.ascontiguousarray((img[..., ::-1] * max_value(dtype)).round().astype(dtype)))
     return images
 
 

@@ -169,6 +169,11 @@ def is_gray(img: np.ndarray, tolerance: float = 2.0) -> bool:
     return spread <= tolerance * scale
 
 
+def max_value(dtype: np.dtype) -> int:
+    """Full scale of an image dtype we handle: 65535 for 16 bit, else 255."""
+    return 65535 if dtype == np.uint16 else 255
+
+
 def split_channels(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """A 3-channel BGR view of ``img`` and its alpha channel (None when it has none)."""
     if img.ndim == 2:
@@ -192,6 +197,6 @@ def join_channels(bgr: np.ndarray, alpha: np.ndarray | None, gray: bool, single_
     if alpha.shape[:2] != (h, w):
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
     if alpha.dtype != bgr.dtype:
-        alpha = (alpha.astype(np.float32) * (65535 / 255 if bgr.dtype == np.uint16 else 255 / 65535)).round()
+        alpha = (alpha.astype(np.float32) * (max_value(bgr.dtype) / max_value(alpha.dtype))).round()
         alpha = alpha.astype(bgr.dtype)
     return np.dstack([bgr, alpha])
