@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     command = argv.pop(0) if argv and argv[0] in COMMANDS else 'restore'
     if command == 'download':
         from codeformer.weight_zoo import main as download_main
-        return download_main(argv)
+        return download_main(argv, prog='codeformer download')
     from codeformer import options
     parser = {'restore': options.restore_parser, 'colorize': options.colorize_parser,
               'inpaint': options.inpaint_parser}[command](prog=f'codeformer {command}')

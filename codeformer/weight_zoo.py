@@ -368,9 +368,10 @@ def _provide(key: str, force: bool, progress: bool) -> Path:
     return resolve(key, progress=progress)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """``download_pretrained_models.py`` / ``codeformer download``: exit 0 when all files are in place, 2 if not."""
     parser = argparse.ArgumentParser(
+        prog=prog,
         description='Download the released weight files into weights/<group>/ (or $CODEFORMER_WEIGHTS_DIR/<group>/). '
                     'CodeFormer: the three inference models; CodeFormer_train: vqgan, stage 2 and latent codes.')
     parser.add_argument('sets', nargs='+', choices=list(SETS), metavar='SET',
