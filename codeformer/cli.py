@@ -11,6 +11,14 @@ COMMANDS = ('restore', 'colorize', 'inpaint', 'download')
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print('stopped (Ctrl-C); the results written so far are complete', file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else 'restore'
     if command == 'download':
@@ -88,3 +96,4 @@ def build_job(command: str, args):
 def entry(command: str) -> None:
     """For the top-level ``inference_*.py`` scripts."""
     sys.exit(main([command, *sys.argv[1:]]))
+
