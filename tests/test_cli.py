@@ -132,3 +132,31 @@ def test_whole_images_official_layout_alpha_and_a_corrupt_file(tmp_path, checkpo
     import json
     report = {Path(r['input']).name: r for r in json.loads((tmp_path / 'r.json').read_text())}
     assert len(report['portrait.JPEG']['info']['detections']) == 1 and 'damaged' in report['damaged.png']['error']
+
+
+def test_ctrl_c_stops_a_batch_cleanly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from codeformer.archs import CodeFormer
+    ckpt = save_checkpoint(CodeFormer(), tmp_path / 'full.pth')  # full size: seconds per face, time to interrupt
+    face = cv2.imread(str(FACE))
+    for i in range(3):
+        write_image(tmp_path / 'in' / f'face{i}.png', face)
+    out = tmp_path / 'out' / 'restored_faces'
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'inference_codeformer.py'), '--has_aligned', '-i', 'in',
+                             '-o', 'out', '--model_path', str(ckpt), '-q'], cwd=tmp_path, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 240
+    while not (out / 'face0.png').exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and 'stopped' in err and 'Traceback' not in err, err
+    written = sorted(p.name for p in out.iterdir())
+    assert written[0] == 'face0.png' and len(written) < 3 and all(not n.startswith('.') for n in written)
+    assert read_image(out / 'face0.png').shape == (512, 512, 3)
