@@ -16,7 +16,7 @@ import torch
 from codeformer.alignment import compose, crop_face, eye_distance, invert, scale_map, similarity_transform
 from codeformer.paste import paste_face
 from codeformer.restorer import FaceRestorer
-from codeformer.utils.image_io import is_gray, join_channels, max_value, split_channels
+from codeformer.utils.image_io import as_uint8, is_gray, join_channels, max_value, split_channels
 
 FACE_SIZE = 512
 
@@ -160,12 +160,9 @@ class FaceEnhancer:
 
     def detect(self, bgr: np.ndarray, only_center: bool = False) -> list:
         """Faces in a BGR image (uint8 or uint16), small ones (by eye distance) left out."""
-        det_input = bgr if bgr.dtype == np.uint8 else (bgr / 257).round().astype(np.uint8)
-        faces = [f for f in self.detector.detect(det_input) if eye_distance(f.landmarks) >= self.min_eye_distance]
-        if only_center and len(faces) > 1:
-            h, w = bgr.shape[:2]
-            centre = np.array([w / 2, h / 2])
-            faces = [min(faces, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre))]
+        faces = [f for f in self.detector.detect(as_uint8(bgr)) if eye_distance(f.landmarks) >= self.min_eye_distance]
+        if only_center:
+            faces = nearest_to_centre(faces, bgr.shape)
         return faces
 
     def _paste(self, img, bgr, alpha, faces, matrices, restored, secs) -> np.ndarray:
@@ -197,6 +194,14 @@ class FaceEnhancer:
                 cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, max_value(canvas.dtype), 0), thickness)
         secs['paste'] = time.perf_counter() - t0
         return join_channels(canvas, alpha, self.keep_gray and is_gray(img), img.ndim == 2)
+
+
+def nearest_to_centre(faces: list, shape: tuple[int, ...]) -> list:
+    """The one face whose box centre is nearest the image's centre (``--only_center_face``)."""
+    if len(faces) <= 1:
+        return faces
+    centre = np.array([shape[1] / 2, shape[0] / 2])
+    return [min(faces, key=lambda f: np.linalg.norm((np.asarray(f.box[:2]) + f.box[2:]) / 2 - centre))]
 
 
 def _face_info(face) -> dict:

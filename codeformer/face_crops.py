@@ -15,7 +15,14 @@ import numpy as np
 
 from codeformer.alignment import crop_face, eye_distance, similarity_transform
 from codeformer.runner import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, say_error
-from codeformer.utils.image_io import ImageReadError, read_image, split_channels, write_bytes_atomic, write_image
+from codeformer.utils.image_io import (
+    ImageReadError,
+    as_uint8,
+    read_image,
+    split_channels,
+    write_bytes_atomic,
+    write_image,
+)
 from codeformer.utils.inputs import InputError, collect_inputs
 
 
@@ -24,8 +31,8 @@ def crop_faces(img: np.ndarray, detector, size: int = 512, only_largest: bool = 
     """(crop, 2x3 image-to-crop matrix, detected face) for each face of at least ``min_size`` pixels
     (box width in the photo), largest first when ``only_largest``."""
     bgr, _ = split_channels(img)
-    det_input = bgr if bgr.dtype == np.uint8 else (bgr / 257).round().astype(np.uint8)
-    faces = [f for f in detector.detect(det_input) if f.box[2] - f.box[0] >= min_size and eye_distance(f.landmarks) > 0]
+    faces = [f for f in detector.detect(as_uint8(bgr))
+             if f.box[2] - f.box[0] >= min_size and eye_distance(f.landmarks) > 0]
     if only_largest and faces:
         faces = [max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))]
     out = []

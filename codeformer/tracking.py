@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from codeformer.utils.image_io import as_uint8
+
 
 @dataclass
 class TrackedFace:
@@ -221,7 +223,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
         gray = image
     else:
         gray = cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
-    return gray if gray.dtype == np.uint8 else (gray / 257).round().astype(np.uint8)
+    return as_uint8(gray)
 
 
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from codeformer.enhancer import nearest_to_centre
 from codeformer.runner import EXIT_OK, EXIT_SOME_FAILED, Record, say_error, write_report
 from codeformer.tracking import FaceTracker, radius_for
 from codeformer.utils.image_io import write_image
@@ -185,7 +186,9 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
     def restore(slots: list[_Slot]) -> None:
         if not slots:
             return
-        faces = [_centre(s.faces, s.frame.image) if enhancer.only_center_face else s.faces for s in slots]
+        # the centre face is chosen after tracking, so it does not jump between frames
+        faces = [nearest_to_centre(s.faces, s.frame.image.shape) if enhancer.only_center_face else s.faces
+                 for s in slots]
         try:
             results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces)
         except Exception as exc:  # noqa: BLE001  (the video stops here; what was done is kept)
@@ -292,15 +295,6 @@ def _keep_partial(tmp: Path, target: Path, frames: int, closed: bool) -> Path | 
     partial = target.with_name(f'{target.stem}.partial{target.suffix}')
     os.replace(tmp, partial)
     return partial
-
-
-def _centre(faces: list, image: np.ndarray) -> list:
-    """The face nearest the frame's centre (``--only_center_face``), chosen after tracking so it does not jump."""
-    if len(faces) <= 1:
-        return faces
-    h, w = image.shape[:2]
-    centre = np.array([w / 2, h / 2])
-    return [min(faces, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre))]
 
 
 def _decode(reader: VideoReader, out: queue.Queue, stop: threading.Event) -> None:

@@ -174,6 +174,11 @@ def max_value(dtype: np.dtype) -> int:
     return 65535 if dtype == np.uint16 else 255
 
 
+def as_uint8(img: np.ndarray) -> np.ndarray:
+    """An 8-bit view of the image for code that takes only that (face detectors)."""
+    return img if img.dtype == np.uint8 else (img / 257).round().astype(np.uint8)
+
+
 def split_channels(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """A 3-channel BGR view of ``img`` and its alpha channel (None when it has none)."""
     if img.ndim == 2:
