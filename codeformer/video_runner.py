@@ -297,27 +297,27 @@ def _keep_partial(tmp: Path, target: Path, frames: int, closed: bool) -> Path | 
     return partial
 
 
+def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put ``item`` into ``out``, waiting for room unless ``stop`` is set; False if it was not put."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _decode(reader: VideoReader, out: queue.Queue, stop: threading.Event) -> None:
     """The decoding thread: items into ``out`` until the end, an error (passed on) or ``stop``."""
     try:
         for item in reader:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
-                break
+            if not _put(out, item, stop):
+                return
         message = _END
     except Exception as exc:  # noqa: BLE001  (handed to the main thread)
         message = _Failed(f'cannot decode ({exc})')
-    while not stop.is_set():
-        try:
-            out.put(message, timeout=0.1)
-            return
-        except queue.Full:
-            continue
+    _put(out, message, stop)
 
 
 def _items(q: queue.Queue) -> Iterator:
