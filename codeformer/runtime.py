@@ -4,8 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from codeformer.errors import CodeformerError
 
-class DeviceUnavailable(RuntimeError):
+
+class DeviceUnavailable(CodeformerError, RuntimeError):
     """The device asked for is not present on this machine."""
 
 

@@ -18,6 +18,8 @@ import av
 import cv2
 import numpy as np
 
+from codeformer.errors import CodeformerError
+
 # Audio codecs copied into MP4 unchanged (standardised there and played widely); others are re-encoded to AAC.
 AUDIO_COPY_CODECS = frozenset({'aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus', 'flac'})
 # Layouts for AAC when the input's channels have no named layout ("2 channels").
@@ -26,7 +28,7 @@ _ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.
 DEFAULT_FPS = Fraction(25)
 
 
-class VideoError(OSError):
+class VideoError(CodeformerError, OSError):
     """A video that cannot be read or written as a whole; the message names the file and the cause."""
 
 
@@ -76,6 +78,7 @@ class VideoInfo:
     frames: int  # exact when the container says, else estimated from the duration; 0 if unknown
     duration: float | None  # seconds
     audio: list[AudioTrack] = field(default_factory=list)
+    frames_exact: bool = False  # ``frames`` is the container's count, not an estimate from the duration
 
     def describe(self) -> dict:
         return {'width': self.width, 'height': self.height, 'fps': round(float(self.fps), 3), 'frames': self.frames,
@@ -140,7 +143,7 @@ class VideoReader:
             name = stream.codec_context.name
             tracks.append(AudioTrack(len(tracks), stream, name, name in copy_codecs))
         cc = v.codec_context
-        return VideoInfo(self.path, cc.width, cc.height, fps, time_base, frames, duration, tracks)
+        return VideoInfo(self.path, cc.width, cc.height, fps, time_base, frames, duration, tracks, bool(v.frames))
 
     @property
     def start_seconds(self) -> float:

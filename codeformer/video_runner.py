@@ -5,22 +5,22 @@ A thread decodes ahead into a short queue; the main thread detects faces, tracks
 (``codeformer.video``). Between them sit a few frames only: those the tracker holds back for smoothing and one batch.
 Audio travels in file order with the frames, so it is written interleaved as it came.
 
-Results: ``<out_root>/<name>.mp4``, written under a temporary name and moved into place when complete. Stopped early
-(Ctrl-C, or an error part way), the frames done so far are finished as a playable ``<name>.partial.mp4``; the complete
-name appears only for a complete video, so ``--skip_existing`` redoes stopped ones. A file that is not a video is one
-error line and exit code 1, and the batch goes on; a frame that cannot be decoded is a warning and leaves a gap in
-time (the frames after it keep their timestamps).
+Results: ``<out_root>/<name>.mp4``, written under a temporary name and moved into place when complete (a
+``<name>.partial.mp4`` left by an earlier, stopped run is removed then). Stopped early (Ctrl-C, SIGTERM through the
+command line, or an error part way), the frames done so far are finished as a playable ``<name>.partial.mp4`` and
+the temporary file is gone; the complete name appears only for a complete video. A file that is not a video, or
+whose frames (or result) would be over ``max_pixels``, is a ``VideoError``; a frame that cannot be decoded, and a
+file that ends before the frames it announces, are warnings (``warn``, and ``warnings`` in what is returned).
 """
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,14 +29,13 @@ import numpy as np
 from tqdm import tqdm
 
 from codeformer.enhancer import nearest_to_centre
-from codeformer.runner import EXIT_OK, EXIT_SOME_FAILED, Record, say_error, write_report
+from codeformer.limits import enhanced_size
 from codeformer.tracking import FaceTracker, radius_for
-from codeformer.utils.image_io import write_image
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, write_image
 from codeformer.utils.inputs import InputFile
 from codeformer.video import AudioChunk, BadFrame, Frame, VideoError, VideoReader, VideoWriter
 
-EXIT_INTERRUPTED = 130  # what shells report for Ctrl-C
-MAX_FRAME_WARNINGS = 5  # per video; the rest are counted in the summary line
+MAX_FRAME_WARNINGS = 5  # per video; the rest are counted in one line at the end
 _END = object()
 
 
@@ -52,20 +51,16 @@ class VideoOptions:
     frame_name: str = '{name}_{frame:08d}'  # '{frame:08d}' for a single video, as the official script names them
     suffix: str | None = None
     batch_size: int = 4
-
-
-def options_from_args(args, single_video: bool) -> VideoOptions:
-    """``VideoOptions`` from the parsed ``restore`` command line."""
-    return VideoOptions(crf=args.crf, fps=args.save_video_fps, smooth=not args.no_smooth,
-                        detect_every=args.detect_every, save_frames=args.save_frames,
-                        frame_name='{frame:08d}' if single_video else '{name}_{frame:08d}', suffix=args.suffix,
-                        batch_size=args.batch_size)
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # per frame, input and result
 
 
 class Stopped(Exception):
-    """A video stopped part way; what was done is in ``partial`` (None if nothing could be kept)."""
+    """A video stopped part way; what was done is in ``partial`` (None if nothing could be kept).
 
-    def __init__(self, message: str, partial: Path | None, interrupted: bool):
+    ``interrupted``: the KeyboardInterrupt (or subclass) that stopped it, None when an error did.
+    """
+
+    def __init__(self, message: str, partial: Path | None, interrupted: BaseException | None):
         super().__init__(message)
         self.partial, self.interrupted = partial, interrupted
 
@@ -84,79 +79,48 @@ class _Slot:
         return self.audio is not None or self.image is not None
 
 
-def _say(kind: str, message: str) -> None:
-    tqdm.write(f'{kind}: {message}', file=sys.stderr)
-
-
 def output_path(out_root: Path, name: str) -> Path:
     return out_root / f'{name}.mp4'
 
 
-def run_videos(inputs: Sequence[InputFile], out_root: Path, enhancer, options: VideoOptions,
-               skip_existing: bool = False, quiet: bool = False, report: Path | None = None,
-               merge_report: bool = False) -> int:
-    """Restore every video in ``inputs``; the exit code is 0 (all done), 1 (some failed) or 130 (stopped by Ctrl-C).
-
-    ``merge_report``: add the records to the list an image run wrote to ``report`` before.
-    """
-    records: list[Record] = []
-    failed, code = 0, EXIT_OK
-    for inp in inputs:
-        rec = Record(str(inp.path))
-        records.append(rec)
-        target = output_path(out_root, inp.name)
-        if skip_existing and target.exists():
-            rec.skipped = True
-            continue
-        started = time.perf_counter()
-        try:
-            rec.info = restore_video(inp, target, enhancer, options, quiet=quiet)
-            rec.outputs.append(str(target))
-        except VideoError as exc:
-            rec.error = str(exc)
-            say_error(rec.error)
-            failed += 1
-        except Stopped as exc:
-            rec.error = str(exc)
-            if exc.partial is not None:
-                rec.outputs.append(str(exc.partial))
-            _say('stopped' if exc.interrupted else 'error', str(exc))
-            failed += 1
-            if exc.interrupted:
-                code = EXIT_INTERRUPTED
-                break
-        finally:
-            rec.seconds['total'] = round(time.perf_counter() - started, 3)
-    if report is not None:
-        _write_report(report, records, merge_report)
-    if not quiet:
-        done = sum(1 for r in records if not r.error and not r.skipped)
-        skipped = sum(1 for r in records if r.skipped)
-        print(f'videos: {done} done, {failed} failed' + (f', {skipped} skipped (already done)' if skipped else '')
-              + f'; results in {out_root}', file=sys.stderr)
-    if code == EXIT_INTERRUPTED:
-        return code
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+def partial_path(target: Path) -> Path:
+    """Where a stopped video's frames are kept: ``<name>.partial.mp4`` beside ``<name>.mp4``."""
+    return target.with_name(f'{target.stem}.partial{target.suffix}')
 
 
-def _write_report(path: Path, records: list[Record], merge: bool) -> None:
-    earlier = []
-    if merge and path.exists():
-        try:
-            earlier = json.loads(path.read_text())
-        except (OSError, ValueError):
-            earlier = []
-    combined = [Record(**{k: v for k, v in r.items() if k in Record.__dataclass_fields__}) for r in earlier]
-    write_report(path, [*combined, *records])
+def _shortfall(info, frames_read: int) -> str | None:
+    """Why ``frames_read`` frames are fewer than the file announces, or None when they are (about) all."""
+    if info.frames_exact and frames_read < info.frames:
+        return f'the file ends after {frames_read} of the {info.frames} frames it announces (truncated?)'
+    if not info.frames_exact and info.duration and frames_read < info.frames - max(2, 0.02 * info.frames):
+        return (f'the file ends after {frames_read} frames, about {info.frames} announced by its duration of '
+                f'{info.duration:.2f} s (truncated?)')
+    return None
 
 
-def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions, quiet: bool = False) -> dict:
-    """Restore one video into ``target``; returns what goes into the report.
+def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions, quiet: bool = False,
+                  warn: Callable[[str], None] | None = None) -> dict:
+    """Restore one video into ``target``; returns what goes into the report (``warnings`` among it).
 
-    Raises ``VideoError`` when the input cannot be read at all, ``Stopped`` when it stopped part way.
+    Raises ``VideoError`` when the input cannot be read at all or is too large, ``Stopped`` when it stopped part
+    way. ``warn`` is called with each warning as it happens (undecodable frames, a file shorter than announced).
     """
     reader = VideoReader(inp.path)
     info = reader.info
+    try:
+        check_pixels(inp.path, info.width, info.height, options.max_pixels, 'each frame')
+        out_h, out_w = enhanced_size(enhancer, info.height, info.width)
+        check_pixels(inp.path, out_w, out_h, options.max_pixels, 'each restored frame')
+    except BaseException:
+        reader.close()
+        raise
+    warnings: list[str] = []
+
+    def say(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
     if options.fps:
         fps = Fraction(options.fps).limit_denominator(100000)
         time_base = 1 / fps
@@ -215,7 +179,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
         while pending and pending[0].ready:
             encoder.put(pending.popleft())
 
-    interrupted = False
+    interrupted: BaseException | None = None
     failure: str | None = None
     try:
         for item in _items(decoded):
@@ -240,7 +204,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
                 stats['frames_undecodable'] += 1
                 if stats['frames_undecodable'] <= MAX_FRAME_WARNINGS or item.fatal:
                     when = f' at {item.time:.3f} s' if item.time is not None else ''
-                    _say('warning', f'{inp.path}: frame {item.index}{when}: {item.message}')
+                    say(f'{inp.path}: frame {item.index}{when}: {item.message}')
             if len(batch) >= options.batch_size:
                 restore(batch)
                 batch.clear()
@@ -249,8 +213,8 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
         restore(batch)
         batch.clear()
         drain()
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the command line
+        interrupted = exc
     except _Failed as exc:
         failure = str(exc)
     finally:
@@ -269,18 +233,23 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
                   'fps': round(writer.frames / max(elapsed, 1e-9), 3), 'video': info.describe(),
                   'rotation': reader.rotation or 0})
     if stats['frames_undecodable'] > MAX_FRAME_WARNINGS:
-        _say('warning', f'{inp.path}: {stats["frames_undecodable"]} frames could not be decoded and were skipped')
+        say(f'{inp.path}: {stats["frames_undecodable"]} frames could not be decoded and were skipped')
     if interrupted or failure:
         partial = _keep_partial(tmp, target, writer.frames, encoder.closed)
         done = f'{writer.frames} of {info.frames or "?"} frames'
         kept = f'kept in {partial}' if partial else 'nothing kept'
         if interrupted:
-            raise Stopped(f'{inp.path}: interrupted after {done}, {kept}', partial, True)
-        raise Stopped(f'{inp.path}: {failure}; {done} done, {kept}', partial, False)
+            raise Stopped(f'{inp.path}: interrupted after {done}, {kept}', partial, interrupted)
+        raise Stopped(f'{inp.path}: {failure}; {done} done, {kept}', partial, None)
     if writer.frames == 0:
         tmp.unlink(missing_ok=True)
         raise VideoError(f'{inp.path}: no frame could be decoded')
+    short = _shortfall(info, stats['frames'] + stats['frames_undecodable'])
+    if short:
+        say(f'{inp.path}: {short}')
     os.replace(tmp, target)
+    partial_path(target).unlink(missing_ok=True)  # left by an earlier, stopped run: this one is complete
+    stats['warnings'] = warnings
     return stats
 
 
@@ -292,7 +261,7 @@ def _keep_partial(tmp: Path, target: Path, frames: int, closed: bool) -> Path | 
     if not closed or frames == 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
         return None
-    partial = target.with_name(f'{target.stem}.partial{target.suffix}')
+    partial = partial_path(target)
     os.replace(tmp, partial)
     return partial
 

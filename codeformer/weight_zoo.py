@@ -8,11 +8,10 @@ with an HTTP ``Range`` request), verified, and only then renamed into place, so 
 where a loader looks. ``$CODEFORMER_MIRROR`` replaces the release base URL.
 
 Any failure to provide a file is a ``WeightsUnavailable`` with a one-line message naming the file, its URL,
-the cause and the folder to put it in; the command line turns it into exit code 2.
+the cause and the folder to put it in; the command line (``codeformer.cli.download``) turns it into exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import importlib
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from codeformer.errors import CodeformerError
 
 if TYPE_CHECKING:  # torch stays out of the import of this module's table
     import torch
@@ -45,7 +46,7 @@ _HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.[^.]+$')  # torch-hub convention
 _notices_shown: set[str] = set()
 
 
-class WeightsUnavailable(RuntimeError):
+class WeightsUnavailable(CodeformerError, RuntimeError):
     """A weight file that cannot be provided; ``str()`` is one line naming the file, URL, cause and folder."""
 
     def __init__(self, message: str, filename: str = '', url: str = '', folder: str | Path = '', cause: str = ''):
@@ -354,7 +355,7 @@ def load_network(net: nn.Module, key: str | WeightFile, path: str | os.PathLike 
 def download_sets(names: Iterable[str], force: bool = False, progress: bool = True) -> list[Path]:
     """Make every file of the named sets (``SETS``) available locally; ``force`` downloads them again,
     replacing each where it was found. Stops at the first file that cannot be provided."""
-    return [_provide(key, force, progress) for key in set_keys(names)]
+    return [provide(key, force, progress) for key in set_keys(names)]
 
 
 def set_keys(names: Iterable[str]) -> list[str]:
@@ -362,30 +363,11 @@ def set_keys(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(k for name in names for k in SETS[name]))
 
 
-def _provide(key: str, force: bool, progress: bool) -> Path:
+def provide(key: str, force: bool = False, progress: bool = True) -> Path:
+    """The local path of ``key``, downloaded if missing; ``force`` downloads it again, replacing it where found."""
     if force:
         return fetch(key, dest=find(key), progress=progress, restart=True)
     return resolve(key, progress=progress)
-
-
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    """``download_pretrained_models.py`` / ``codeformer download``: exit 0 when all files are in place, 2 if not."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description='Download the released weight files into weights/<group>/ (or $CODEFORMER_WEIGHTS_DIR/<group>/). '
-                    'CodeFormer: the three inference models; CodeFormer_train: vqgan, stage 2 and latent codes.')
-    parser.add_argument('sets', nargs='+', choices=list(SETS), metavar='SET',
-                        help=f'one or more of: {", ".join(SETS)}')
-    parser.add_argument('--force', action='store_true', help='download again even if the file is present')
-    parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
-    args = parser.parse_args(argv)
-    try:
-        for key in set_keys(args.sets):
-            print(_provide(key, args.force, not args.quiet), flush=True)
-    except WeightsUnavailable as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    return 0
 
 
 # --- downloading -------------------------------------------------------------------------------------------

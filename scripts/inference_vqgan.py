@@ -11,11 +11,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:
-    from codeformer import runner
-    from codeformer.jobs import VQGANJob
-    from codeformer.utils.checkpoint import CheckpointError
-    from codeformer.utils.inputs import InputError, collect_inputs, run_name
-    from codeformer.weight_zoo import WeightsUnavailable, resolve
+    from codeformer.cli.checks import writable_folder
+    from codeformer.cli.images import run_images
+    from codeformer.cli.jobs import VQGANJob
+    from codeformer.cli.log import RunLog
+    from codeformer.utils.inputs import run_name, scan_inputs
+    from codeformer.weight_zoo import resolve
 
     ap = argparse.ArgumentParser(prog='inference_vqgan.py', description=__doc__.splitlines()[0])
     ap.add_argument('-i', '--input_path', default='inputs/cropped_faces')
@@ -27,16 +28,15 @@ def main(argv=None) -> int:
     ap.add_argument('--suffix', default=None)
     ap.add_argument('-q', '--quiet', action='store_true')
     args = ap.parse_args(argv)
-    try:
-        inputs = collect_inputs(args.input_path, kinds=('image', ))
-        job = VQGANJob(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device,
-                       args.suffix)
-    except (InputError, WeightsUnavailable, CheckpointError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return runner.EXIT_USAGE
+    scan = scan_inputs(args.input_path, kinds=('image', ))
     out = Path(args.output_path or Path('results') / f'{run_name(args.input_path)}_vqgan')
-    return runner.run(inputs, out, job, batch_size=args.batch_size, quiet=args.quiet)
+    writable_folder(out)
+    job = VQGANJob(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device, args.suffix)
+    log = RunLog(out, scan.passed_over, args.quiet)
+    run_images(log, scan.files, job, batch_size=args.batch_size, protected=[inp.path for inp in scan.files])
+    return log.finish(None)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from codeformer.cli import guarded
+    sys.exit(guarded(main))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from codeformer.face_crops import main  # noqa: E402
+from codeformer.cli import guarded  # noqa: E402
+from codeformer.cli.crop import main  # noqa: E402
 
 if __name__ == '__main__':
-    sys.exit(main(prog='prepare_data.py', min_size=128, sidecars=False))
+    sys.exit(guarded(lambda: main(prog='prepare_data.py', min_size=128, sidecars=False)))

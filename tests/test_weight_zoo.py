@@ -14,6 +14,7 @@ import torch
 
 from codeformer import weight_zoo as zoo
 from codeformer.archs import CodeFormer
+from codeformer.cli.download import main as download_main
 from codeformer.weight_zoo import WeightFile, WeightsUnavailable
 from tests.support.http_server import FileServer
 
@@ -192,6 +193,9 @@ def test_a_pickle_that_would_run_code_is_refused(server, tmp_path, isolated):
     with pytest.raises(WeightsUnavailable) as info:
         zoo.load_state_dict(TINY, path=local)
     assert str(info.value).startswith(f'{local}: not a loadable checkpoint')
+    # the real cause (what the file tried to run), not PyTorch's advice to load it unsafely
+    assert 'could run code' in str(info.value) and 'system' in str(info.value)
+    assert 'weights_only' not in str(info.value)
     assert not marker.exists() and _leftovers(isolated / 'weights' / 'CodeFormer') == []
     torch.load(local, weights_only=False)  # the file really is armed: a plain unpickling runs the command
     assert marker.exists()
@@ -329,11 +333,11 @@ def test_main_downloads_a_set_and_force_replaces_it(server, tiny_bytes, tiny_sta
     monkeypatch.setitem(zoo.SETS, 'tiny', ('tiny',))
     server.files['/tiny_codeformer.pth'] = tiny_bytes
     path = isolated / 'weights' / 'CodeFormer' / 'tiny_codeformer.pth'
-    assert zoo.main(['tiny', '-q']) == 0 and path.read_bytes() == tiny_bytes
-    assert zoo.main(['tiny']) == 0 and len(server.requests) == 1  # present: nothing to do
+    assert download_main(['tiny', '-q']) == 0 and path.read_bytes() == tiny_bytes
+    assert download_main(['tiny']) == 0 and len(server.requests) == 1  # present: nothing to do
     newer = _save({'params': tiny_state})
     server.files['/tiny_codeformer.pth'] = newer
-    assert zoo.main(['tiny', '--force', '-q']) == 0 and path.read_bytes() == newer
+    assert download_main(['tiny', '--force', '-q']) == 0 and path.read_bytes() == newer
     assert capsys.readouterr().out.splitlines() == [str(path)] * 3
 
 

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Mapping
 import torch
 from torch import nn
 
+from codeformer.errors import CodeformerError
+
 DEFAULT_KEYS = ('params_ema', 'params')
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CodeformerError, ValueError):
     """A file that is not a usable checkpoint; the message names the file and the cause."""
 
 
@@ -25,8 +27,7 @@ def read_state_dict(path: str | os.PathLike, keys: Iterable[str] = DEFAULT_KEYS,
     try:
         obj = _load(os.fspath(path), map_location)
     except Exception as exc:  # unpickling errors come in many types
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f'{path}: not a loadable checkpoint ({cause})') from exc
+        raise CheckpointError(f'{path}: not a loadable checkpoint ({load_failure(exc)})') from exc
     if not isinstance(obj, Mapping):
         raise CheckpointError(f'{path}: holds a {type(obj).__name__}, not a state dict')
     for key in keys:
@@ -37,6 +38,19 @@ def read_state_dict(path: str | os.PathLike, keys: Iterable[str] = DEFAULT_KEYS,
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: no state dict found under {", ".join(keys)} or at the top level')
     return state
+
+
+def load_failure(exc: BaseException) -> str:
+    """The cause of a failed ``torch.load`` in one line. A file refused by ``weights_only`` gets the refusal itself
+    (what the file tried to import), not PyTorch's lead-in, which advises loading it unsafely."""
+    lines = [' '.join(line.split()) for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith('Weights only load failed'):
+        boilerplate = ('Check the documentation', 'Please file an issue')
+        reasons = [line for line in lines[1:] if not line.startswith(boilerplate)]
+        if reasons:
+            return f'refused, as it could run code when loaded: {reasons[0]}'
+        return 'refused, as it could run code when loaded'
+    return lines[0] if lines else type(exc).__name__
 
 
 def _load(path: str, map_location) -> object:

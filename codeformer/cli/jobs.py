@@ -1,17 +1,47 @@
 """What each front door does to one batch of decoded images, on top of ``FaceEnhancer``."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 import torch
 
+from codeformer.cli.checks import UsageError
 from codeformer.enhancer import FaceEnhancer
+from codeformer.limits import enhanced_size
 from codeformer.restorer import FaceRestorer, faces_to_tensor, tensor_to_faces
-from codeformer.runner import Result
-from codeformer.utils.image_io import ImageReadError, file_kind, max_value, read_image, split_channels
+from codeformer.utils.image_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    file_kind,
+    max_value,
+    read_image,
+    split_channels,
+)
 from codeformer.utils.inputs import InputFile
+
+
+@dataclass
+class Result:
+    outputs: dict[str, np.ndarray]  # relative path with '{name}' -> image
+    info: dict = field(default_factory=dict)  # goes into the report (faces found, ...)
+
+
+class Job(Protocol):
+    """What one front door does with decoded images."""
+
+    def marker(self, name: str) -> str:
+        """Relative path (with '{name}') of the output whose presence means ``name`` is done (--skip_existing);
+        also the output checked against the inputs before a run."""
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the largest output for an input of that size (checked against --max_pixels)."""
+
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result | Exception]:
+        """One result (or the exception that stopped it) per image, in order."""
 
 
 def _tail(suffix: str | None) -> str:
@@ -32,6 +62,10 @@ class AlignedFacesJob:
     def marker(self, name: str) -> str:
         return self.rel
 
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        size = self.enhancer.restorer.size
+        return size, size
+
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         results = self.enhancer.enhance_batch(images, has_aligned=True)
         return [Result({self.rel: r.restored_faces[0]}, {'faces': 1, 'seconds': r.seconds}) for r in results]
@@ -47,6 +81,9 @@ class WholeImageJob:
 
     def marker(self, name: str) -> str:
         return f'final_results/{{name}}{self.tail}.png'
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        return enhanced_size(self.enhancer, height, width)
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         results = []
@@ -65,15 +102,20 @@ class InpaintingJob:
     """Faces whose damaged regions are painted pure white (or given by ``--mask``): the network fills
     them in and every other pixel of the (network-sized) input is kept exactly."""
 
-    def __init__(self, restorer: FaceRestorer, suffix: str | None = None, mask_path: str | None = None):
+    def __init__(self, restorer: FaceRestorer, suffix: str | None = None, mask_path: str | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS):
         self.restorer = restorer
         self.rel = f'{{name}}{_tail(suffix)}.png'
         self.mask_path = Path(mask_path) if mask_path else None
+        self.max_pixels = max_pixels
         if self.mask_path is not None and not self.mask_path.exists():
-            raise ValueError(f'{self.mask_path}: no such mask file or folder')
+            raise UsageError(f'{self.mask_path}: no such mask file or folder')
 
     def marker(self, name: str) -> str:
         return self.rel
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        return self.restorer.size, self.restorer.size
 
     def _given_mask(self, inp: InputFile) -> np.ndarray | None:
         if self.mask_path is None:
@@ -84,7 +126,7 @@ class InpaintingJob:
             if not found:
                 raise ImageReadError(f'no mask named {inp.path.stem}.* in {path}')
             path = found[0]
-        mask = read_image(path)
+        mask = read_image(path, self.max_pixels)
         mask = mask if mask.ndim == 2 else mask[:, :, :3].max(axis=2)
         return mask > (32767 if mask.dtype == np.uint16 else 127)
 
@@ -97,7 +139,8 @@ class InpaintingJob:
             given = self._given_mask(inp)
             mask = (bgr == top).all(axis=2) if given is None else given
             if mask.shape != bgr.shape[:2]:
-                raise ValueError(f'mask is {mask.shape[1]}x{mask.shape[0]}, image {bgr.shape[1]}x{bgr.shape[0]}')
+                raise ImageReadError(f'{inp.path}: the mask is {mask.shape[1]}x{mask.shape[0]}, the image '
+                                     f'{bgr.shape[1]}x{bgr.shape[0]}')
             if bgr.shape[:2] != (size, size):
                 bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_LINEAR)
                 mask = cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
@@ -122,7 +165,7 @@ class VQGANJob:
         from codeformer.utils.checkpoint import load_network_weights, read_state_dict
         state = read_state_dict(model_path)
         if 'quantize.embedding.weight' not in state or 'encoder.blocks.0.weight' not in state:
-            raise ValueError(f'{model_path}: not a VQGAN checkpoint')
+            raise UsageError(f'{model_path}: not a VQGAN checkpoint')
         codebook, emb_dim = state['quantize.embedding.weight'].shape
         nf = state['encoder.blocks.0.weight'].shape[0]
         net = VQAutoEncoder(size, nf, codebook_size=codebook, emb_dim=emb_dim, attn_resolutions=(size // 32, ))
@@ -134,6 +177,9 @@ class VQGANJob:
 
     def marker(self, name: str) -> str:
         return self.rel
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        return self.size, self.size
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         faces = [split_channels(img)[0] for img in images]

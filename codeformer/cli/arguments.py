@@ -1,9 +1,13 @@
-"""Command-line options: one set shared by the three front doors, plus each one's own."""
+"""Command-line options: one set shared by the three front doors, plus each one's own; and those of the
+``download`` and ``crop`` commands."""
 from __future__ import annotations
 
 import argparse
 
 from codeformer import __version__
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS
+
+MAX_UPSCALE = 16
 
 
 def number(kind: type, low: float | None = None, high: float | None = None, above: float | None = None):
@@ -26,6 +30,8 @@ fidelity_weight = number(float, 0, 1)
 positive_int = number(int, 1)
 positive_float = number(float, above=0)
 crf_value = number(int, 0, 51)
+non_negative_int = number(int, 0)
+non_negative_float = number(float, 0)
 
 
 def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> None:
@@ -46,8 +52,16 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
                         help='leave inputs whose results exist already (resume a stopped batch)')
     parser.add_argument('--report', default=None, metavar='FILE.json',
                         help='write a JSON report: per input its outputs, faces, timings and any error')
+    add_max_pixels(parser)
     parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar or summary')
     parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
+
+
+def add_max_pixels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--max_pixels', type=positive_int, default=DEFAULT_MAX_PIXELS, metavar='N',
+                        help='refuse, from its header and before decoding, an image (or video frame) with more '
+                             f'pixels than this, or whose result would have more (default: {DEFAULT_MAX_PIXELS}, '
+                             "Pillow's limit: 537 MB as 8-bit colour)")
 
 
 def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentParser:
@@ -56,13 +70,13 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
     parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
                         help='balance quality (0) and fidelity to the input (1); default 0.5')
     parser.add_argument('--has_aligned', action='store_true', help='inputs are aligned 512x512 face crops')
-    parser.add_argument('-s', '--upscale', type=positive_int, default=2,
-                        help='output size relative to the input, a whole number >= 1 (default: 2)')
+    parser.add_argument('-s', '--upscale', type=number(int, 1, MAX_UPSCALE), default=2,
+                        help=f'output size relative to the input, a whole number from 1 to {MAX_UPSCALE} (default: 2)')
     parser.add_argument('--detection_model', default='retinaface_resnet50',
                         help='face detector: retinaface_resnet50 (default), retinaface_mobile0.25, dlib, or one '
                              'that needs no download (see README)')
     parser.add_argument('--only_center_face', action='store_true', help='restore only the face nearest the centre')
-    parser.add_argument('--min_eye_distance', type=float, default=5.0,
+    parser.add_argument('--min_eye_distance', type=non_negative_float, default=5.0,
                         help='ignore faces whose eyes are closer than this many input pixels (default: 5)')
     parser.add_argument('--draw_box', action='store_true', help='outline the restored faces in the result')
     parser.add_argument('--no_parse', action='store_true',
@@ -71,7 +85,7 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
                         help='upsample the background with Real-ESRGAN (slow on the CPU)')
     parser.add_argument('--face_upsample', action='store_true',
                         help='also upsample the restored faces with the background upsampler')
-    parser.add_argument('--bg_tile', type=int, default=400,
+    parser.add_argument('--bg_tile', type=non_negative_int, default=400,
                         help='tile size for the background upsampler, 0 for none (default: 400)')
     add_video_options(parser)
     return parser
@@ -110,3 +124,38 @@ def inpaint_parser(prog: str = 'inference_inpainting.py') -> argparse.ArgumentPa
                         help='the regions to fill as a separate mask image (white = fill), or a folder of masks '
                              'named like the inputs; default: the pixels painted pure white')
     return parser
+
+
+def download_parser(prog: str | None, sets: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description='Download the released weight files into weights/<group>/ (or $CODEFORMER_WEIGHTS_DIR/<group>/). '
+                    'CodeFormer: the three inference models; CodeFormer_train: vqgan, stage 2 and latent codes.')
+    parser.add_argument('sets', nargs='+', choices=sets, metavar='SET', help=f'one or more of: {", ".join(sets)}')
+    parser.add_argument('--force', action='store_true', help='download again even if the file is present')
+    parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    return parser
+
+
+def crop_parser(prog: str, min_size_default: float, sidecars: bool) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=prog, description='Crop and align the faces of photos to 512x512.')
+    ap.add_argument('-i', '--input_path', '--input_dir', dest='input_path', required=True,
+                    help='a photo or a folder of photos')
+    ap.add_argument('-o', '--output_path', '--output_dir', dest='output_path', required=True, help='output folder')
+    ap.add_argument('--size', type=number(int, 16, 4096), default=512, help='crop size in pixels (default: 512)')
+    ap.add_argument('--only_largest', action='store_true', help='keep only the largest face of each photo')
+    ap.add_argument('--min_size', type=non_negative_float, default=min_size_default,
+                    help=f'skip faces narrower than this many pixels in the photo (default: {min_size_default:g})')
+    ap.add_argument('--detection_model', default='mtcnn', help='face detector (default: mtcnn, no download)')
+    ap.add_argument('--device', default='auto')
+    add_max_pixels(ap)
+    ap.add_argument('-q', '--quiet', action='store_true')
+    ap.set_defaults(sidecars=sidecars)
+    return ap
+
+
+def check_detector(parser: argparse.ArgumentParser, name: str) -> None:
+    """An unknown ``--detection_model`` is a usage error (exit code 2), found before anything loads."""
+    from codeformer.detection import DETECTORS
+    if name not in DETECTORS:
+        parser.error(f'argument --detection_model: unknown detector {name!r}; known: {", ".join(DETECTORS)}')
