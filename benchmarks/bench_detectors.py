@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import codeformer  # noqa: E402,F401  (torchvision shim first)
 from codeformer.detection import DetectedFace, build_detector  # noqa: E402
-from codeformer.detection.common import apply_affine, fit_similarity  # noqa: E402
+from codeformer.alignment import apply_affine  # noqa: E402
+from codeformer.detection.common import fit_similarity  # noqa: E402
 
 ASTRONAUT_BY_EYE = np.array([[202, 100], [248.5, 102.5], [225, 122.5], [207, 142.5], [241, 143.5]])
 SCENE_SIZE = (960, 720)

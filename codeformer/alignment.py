@@ -1,34 +1,78 @@
-"""Aligning faces to the 512x512 five-point template, and the coordinate maps back to the image.
+"""Aligning faces to the 512x512 template of their landmark layout, and the coordinate maps back to the image.
 
 Coordinates follow OpenCV: pixel centres at integers. Scaling an image by ``s`` maps x to
 ``s * x + (s - 1) / 2``; every map between the input, its upscaled output and the (possibly
 upscaled) face crop is composed from that and the similarity transform.
+
+The similarity is fitted as the official pipeline fits it: OpenCV's least-median-of-squares estimate, which
+leaves out a landmark that disagrees with the others (a detector's wrong mouth corner) instead of letting it pull
+the whole crop.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-# Five points (left eye, right eye, nose tip, left and right mouth corner) of the FFHQ-style aligned
-# 512x512 face the released CodeFormer models were trained on.
-FACE_TEMPLATE_512 = np.array([[192.98138, 239.94708], [318.90277, 240.1936], [256.63416, 314.01935],
-                              [201.26117, 371.41043], [313.08905, 371.15118]], dtype=np.float64)
+
+@dataclass(frozen=True)
+class LandmarkLayout:
+    """The five points a detector gives and where they sit in the aligned 512 x 512 face."""
+
+    name: str
+    template_512: np.ndarray  # (5, 2)
+    left_eye: tuple[int, ...]  # rows of the image-left eye
+    right_eye: tuple[int, ...]
+
+    def template(self, size: int = 512) -> np.ndarray:
+        return self.template_512 * (size / 512.0)
+
+
+# RetinaFace's (and MTCNN's) points: left eye, right eye, nose tip, left and right mouth corner (image left/right),
+# at the FFHQ-style aligned 512 x 512 face the released CodeFormer models were trained on.
+RETINAFACE_5 = LandmarkLayout('retinaface5', np.array(
+    [[192.98138, 239.94708], [318.90277, 240.1936], [256.63416, 314.01935], [201.26117, 371.41043],
+     [313.08905, 371.15118]]), left_eye=(0,), right_eye=(1,))
+# dlib's 5-point predictor: outer and inner corner of the image-right eye, inner and outer corner of the image-left
+# eye, nose base; the official template is given at 1024 px and halved.
+DLIB_5 = LandmarkLayout('dlib5', np.array(
+    [[686.77227723, 488.62376238], [586.77227723, 493.59405941], [337.91089109, 488.38613861],
+     [437.95049505, 493.51485149], [513.58415842, 678.5049505]]) / 2, left_eye=(2, 3), right_eye=(0, 1))
+LAYOUTS = {layout.name: layout for layout in (RETINAFACE_5, DLIB_5)}
+FACE_TEMPLATE_512 = RETINAFACE_5.template_512
+
+
+def layout_of(face: object) -> LandmarkLayout:
+    """The layout of a detected (or tracked) face; RetinaFace's when the face does not say."""
+    return LAYOUTS[getattr(face, 'layout', RETINAFACE_5.name)]
 
 
 def template(size: int = 512) -> np.ndarray:
-    return FACE_TEMPLATE_512 * (size / 512.0)
+    return RETINAFACE_5.template(size)
 
 
-def similarity_transform(landmarks: np.ndarray, size: int = 512) -> np.ndarray:
-    """2x3 matrix mapping image coordinates to the aligned crop (rotation, uniform scale, shift),
-    least-squares over the five points."""
+def similarity_transform(landmarks: np.ndarray, size: int = 512, layout: LandmarkLayout = RETINAFACE_5,
+                         robust: bool = True) -> np.ndarray:
+    """2x3 matrix mapping image coordinates to the aligned crop (rotation, uniform scale, shift).
+
+    ``robust``: least median of squares (``cv2.estimateAffinePartial2D(..., method=cv2.LMEDS)``, the official fit;
+    with five consistent points it equals least squares within 0.001 px); False: least squares over all points.
+    """
     src = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
-    dst = template(size)[:len(src)]
+    dst = layout.template(size)[:len(src)]
+    if robust:
+        matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+        if matrix is not None and np.isfinite(matrix).all() and abs(np.linalg.det(matrix[:, :2])) > 1e-12:
+            return matrix
+    return least_squares_similarity(src, dst)
+
+
+def least_squares_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Closed form of the 2-D Procrustes problem with scale: a = sum(s.d)/|s|^2, b = sum(s x d)/|s|^2."""
     src_mean, dst_mean = src.mean(0), dst.mean(0)
     s, d = src - src_mean, dst - dst_mean
-    # closed form of the 2-D Procrustes problem with scale: a = sum(s.d)/|s|^2, b = sum(s x d)/|s|^2
     norm = (s**2).sum()
     if norm < 1e-12:
         raise ValueError('landmarks are degenerate (all in one place)')
@@ -54,6 +98,12 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return result
 
 
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` (N, 2) mapped through a 2 x 3 matrix."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
 def crop_face(img: np.ndarray, matrix: np.ndarray, size: int = 512, border: int = cv2.BORDER_CONSTANT,
               fill: Sequence[int] = (135, 133, 132)) -> np.ndarray:
     """The aligned crop; outside the image it is filled with the grey the official pipeline uses."""
@@ -61,6 +111,7 @@ def crop_face(img: np.ndarray, matrix: np.ndarray, size: int = 512, border: int 
                           borderValue=tuple(int(v) for v in fill))
 
 
-def eye_distance(landmarks: np.ndarray) -> float:
-    pts = np.asarray(landmarks)
-    return float(np.linalg.norm(pts[0] - pts[1]))
+def eye_distance(landmarks: np.ndarray, layout: LandmarkLayout = RETINAFACE_5) -> float:
+    """Distance between the eye centres."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    return float(np.linalg.norm(pts[list(layout.left_eye)].mean(0) - pts[list(layout.right_eye)].mean(0)))

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -13,12 +14,37 @@ import cv2
 import numpy as np
 import torch
 
-from codeformer.alignment import compose, crop_face, eye_distance, invert, scale_map, similarity_transform
-from codeformer.paste import paste_face
+from codeformer.alignment import (
+    RETINAFACE_5,
+    apply_affine,
+    crop_face,
+    eye_distance,
+    layout_of,
+    scale_map,
+    similarity_transform,
+)
+from codeformer.gray import gray_face, looks_gray
+from codeformer.paste import face_to_canvas, paste_face
 from codeformer.restorer import FaceRestorer
 from codeformer.utils.image_io import as_uint8, is_gray, join_channels, max_value, split_channels
 
 FACE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Refinements:
+    """Where the paste-back departs on purpose from the official one. Each is too small to see and plainly right, is
+    measured in the README's "Differences from the official scripts", and can be switched off to measure it again.
+
+    centred_paste: map the face to the upscaled output through pixel centres (the official adds s/2 to the inverse
+        matrix's shift where (s - 1)/2 is exact, which moves faces by half an output pixel at upscale > 1).
+    round_result: round the blended image (the official truncates, darkening every pasted pixel by half a level).
+    """
+    centred_paste: bool = False
+    round_result: bool = True
+
+
+OFFICIAL = Refinements(centred_paste=False, round_result=False)
 
 
 @dataclass
@@ -46,6 +72,7 @@ class FaceEnhancer:
         draw_box: outline each pasted face in the final image.
         bg_tile: tile size for Real-ESRGAN (0: whole image at once).
         keep_gray: give gray inputs gray results (off for colorization).
+        refinements: our departures from the official paste-back (``Refinements``; ``OFFICIAL`` switches them off).
     """
 
     def __init__(self, restorer: FaceRestorer | None = None, upscale: int = 2,
@@ -53,7 +80,7 @@ class FaceEnhancer:
                  bg_upsampler: str | object | None = None, face_upsample: bool = False,
                  only_center_face: bool = False, min_eye_distance: float = 5.0, draw_box: bool = False,
                  bg_tile: int = 400, keep_gray: bool = True, progress: bool = True, parser: object | None = None,
-                 **restorer_kwargs):
+                 refinements: Refinements = Refinements(), **restorer_kwargs):
         if int(upscale) != upscale or upscale < 1:
             raise ValueError(f'upscale must be a whole number >= 1, got {upscale}')
         self.restorer = restorer or FaceRestorer(progress=progress, **restorer_kwargs)
@@ -66,6 +93,7 @@ class FaceEnhancer:
         self.progress = progress
         self.bg_tile = bg_tile
         self.keep_gray = keep_gray
+        self.refinements = refinements
         self._detector = detection_model
         self._parser = parser
         self._bg = bg_upsampler
@@ -114,36 +142,45 @@ class FaceEnhancer:
                       faces: list[list] | None = None) -> list[Enhanced]:
         """Like ``enhance`` for several images; their faces share network batches.
 
-        ``faces``: per image, the faces to restore (objects with ``box``, ``score`` and five
-        ``landmarks``) instead of detecting them here, e.g. tracked and smoothed across video frames.
+        ``faces``: per image, the faces to restore (objects with ``box``, ``score``, five ``landmarks`` and optionally
+        ``layout``, in the image's pixels) instead of detecting them here, e.g. tracked and smoothed across video
+        frames.
         """
         if has_aligned:
             return self._aligned(images)
         center = self.only_center_face if only_center_face is None else only_center_face
-        prepared, crops, owners = [], [], []
+        prepared, crops = [], []
         for idx, img in enumerate(images):
             t0 = time.perf_counter()
             bgr, alpha = split_channels(img)
-            found = self.detect(bgr, center) if faces is None else faces[idx]
+            work, f = working_image(bgr)
+            if faces is None:
+                found = self._detect_work(work, center)
+            else:
+                found = [moved(face, scale_map(f)) for face in faces[idx]] if f != 1 else list(faces[idx])
             t1 = time.perf_counter()
-            matrices = [similarity_transform(f.landmarks, FACE_SIZE) for f in found]
-            img_crops = [crop_face(bgr, m, FACE_SIZE) for m in matrices]
+            matrices = [similarity_transform(face.landmarks, FACE_SIZE, layout_of(face)) for face in found]
+            img_crops = [crop_face(work, m, FACE_SIZE) for m in matrices]
             t2 = time.perf_counter()
-            prepared.append((img, bgr, alpha, found, matrices, {'detect': t1 - t0, 'align': t2 - t1}))
+            prepared.append((img, bgr, alpha, work, f, found, matrices, len(crops),
+                             {'detect': t1 - t0, 'align': t2 - t1}))
             crops += img_crops
-            owners += [idx] * len(img_crops)
         t0 = time.perf_counter()
         restored = self.restorer.restore_faces(crops) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
-        for idx, (img, bgr, alpha, found, matrices, secs) in enumerate(prepared):
-            mine = [i for i, o in enumerate(owners) if o == idx]
-            secs['restore'] = restore_secs * len(mine) / max(1, len(crops))
-            img_crops, img_restored = [crops[i] for i in mine], [restored[i] for i in mine]
+        for img, bgr, alpha, work, f, found, matrices, start, secs in prepared:
+            mine = slice(start, start + len(found))
+            secs['restore'] = restore_secs * len(found) / max(1, len(crops))
+            img_crops, img_restored = crops[mine], restored[mine]
+            if self.keep_gray and looks_gray(bgr):  # the official tests the photo before enlarging it
+                img_restored = [gray_face(face, crop) for face, crop in zip(img_restored, img_crops)]
             final = None
             if paste_back:
-                final = self._paste(img, bgr, alpha, found, matrices, img_restored, secs)
-            results.append(Enhanced(img_crops, img_restored, final, [_face_info(f) for f in found],
+                final = self._paste(img, bgr, alpha, work, matrices, img_restored, secs)
+            in_input = [moved(face, scale_map(1 / f)) for face in found] if f != 1 else found
+            shown = [as_dtype(face, crop.dtype) for face, crop in zip(img_restored, img_crops)]
+            results.append(Enhanced(img_crops, shown, final, [_face_info(face) for face in in_input],
                                     {k: round(v, 4) for k, v in secs.items()}))
         return results
 
@@ -159,41 +196,80 @@ class FaceEnhancer:
         return out
 
     def detect(self, bgr: np.ndarray, only_center: bool = False) -> list:
-        """Faces in a BGR image (uint8 or uint16), small ones (by eye distance) left out."""
-        faces = [f for f in self.detector.detect(as_uint8(bgr)) if eye_distance(f.landmarks) >= self.min_eye_distance]
-        if only_center:
-            faces = nearest_to_centre(faces, bgr.shape)
-        return faces
+        """Faces in a BGR image (uint8 or uint16), in its own pixels, found as the official finds them: on the photo
+        enlarged to a shorter side of 512 when it is smaller, small faces left out (``detector_eye_measure``)."""
+        work, f = working_image(bgr)
+        found = self._detect_work(work, only_center)
+        return [moved(face, scale_map(1 / f)) for face in found] if f != 1 else found
 
-    def _paste(self, img, bgr, alpha, faces, matrices, restored, secs) -> np.ndarray:
+    def _detect_work(self, work: np.ndarray, only_center: bool) -> list:
+        faces = [f for f in self.detector.detect(as_uint8(work)) if detector_eye_measure(f) >= self.min_eye_distance]
+        return nearest_to_centre(faces, work.shape) if only_center else faces
+
+    def _paste(self, img, bgr, alpha, work, matrices, restored, secs) -> np.ndarray:
         s = self.upscale
         t0 = time.perf_counter()
-        h, w = bgr.shape[:2]
-        if self.bg_upsampler is not None:
+        h, w = work.shape[:2]
+        if self.bg_upsampler is not None:  # from the photo as given, then to the size of the enlarged one
             canvas = self.bg_upsampler.enhance(bgr, outscale=s)
+            if canvas.shape[:2] != (h * s, w * s):
+                canvas = cv2.resize(canvas, (w * s, h * s), interpolation=cv2.INTER_LANCZOS4)
         elif s != 1:
-            canvas = cv2.resize(bgr, (w * s, h * s), interpolation=cv2.INTER_LANCZOS4)
+            canvas = cv2.resize(work, (w * s, h * s), interpolation=cv2.INTER_LINEAR)
         else:
-            canvas = bgr.copy()
+            canvas = work.copy()
         secs['background'] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        masks = self.parser.masks(restored) if (self.use_parse and restored) else [None] * len(restored)
+        to_parse = [as_dtype(face, work.dtype) for face in restored]
+        masks = self.parser.masks(to_parse) if (self.use_parse and restored) else [None] * len(restored)
         secs['parse'] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for face, mask, matrix, info in zip(restored, masks, matrices, faces):
-            if self.face_upsample and self.bg_upsampler is not None and s > 1:
-                face = self.bg_upsampler.enhance(face, outscale=s)
-                if mask is not None:
-                    mask = cv2.resize(mask, face.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        for face, mask, matrix in zip(restored, masks, matrices):
+            if self.face_upsample and self.bg_upsampler is not None:
+                face = self.bg_upsampler.enhance(as_dtype(face, work.dtype), outscale=s)
             k = face.shape[0] / FACE_SIZE  # restored faces may be upsampled, or come from a smaller network
-            face_to_canvas = compose(scale_map(s), compose(invert(matrix), scale_map(1 / k)))
-            paste_face(canvas, face, face_to_canvas, mask, erode_px=2 * s)
-            if self.draw_box:
-                x0, y0, x1, y1 = (np.asarray(info.box) * s + (s - 1) / 2).round().astype(int)
-                thickness = max(1, round(s * max(h, w) / 500))
-                cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, max_value(canvas.dtype), 0), thickness)
+            to_canvas = face_to_canvas(matrix, s, k, centred=self.refinements.centred_paste)
+            paste_face(canvas, face, to_canvas, mask, erode_px=2 * s, round_result=self.refinements.round_result,
+                       draw_box=self.draw_box)
         secs['paste'] = time.perf_counter() - t0
         return join_channels(canvas, alpha, self.keep_gray and is_gray(img), img.ndim == 2)
+
+
+def working_image(bgr: np.ndarray) -> tuple[np.ndarray, float]:
+    """The photo the official pipeline works on, and its scale: one whose shorter side is under 512 px is enlarged
+    (bilinear) to 512 first, so detection, crops and the output size all follow from the enlarged photo."""
+    short = min(bgr.shape[:2])
+    if short >= FACE_SIZE or short == 0:
+        return bgr, 1.0
+    f = FACE_SIZE / short
+    return cv2.resize(bgr, (0, 0), fx=f, fy=f, interpolation=cv2.INTER_LINEAR), f
+
+
+def moved(face, matrix: np.ndarray):
+    """A copy of a detected or tracked face with its box and landmarks mapped through ``matrix``."""
+    corners = apply_affine(matrix, np.asarray(face.box, np.float64).reshape(2, 2)).reshape(4)
+    return dataclasses.replace(face, box=corners, landmarks=apply_affine(matrix, face.landmarks))
+
+
+def detector_eye_measure(face) -> float:
+    """What ``min_eye_distance`` is compared with, as the official compares it.
+
+    Five-point faces: the official's measure, |(left eye y - right eye y, right eye x - nose x)|, which is about half
+    the eye distance on a frontal face (the official leaves out faces under 5). dlib faces (not filtered by the
+    official): the distance between the eye centres.
+    """
+    layout = layout_of(face)
+    if layout is not RETINAFACE_5:
+        return eye_distance(face.landmarks, layout)
+    (lx, ly), (rx, ry), (nx, _) = np.asarray(face.landmarks)[:3]
+    return float(np.hypot(ly - ry, rx - nx))
+
+
+def as_dtype(face: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A face as an image of ``dtype``: float faces (gray ones) rounded and clipped."""
+    if face.dtype == dtype:
+        return face
+    return np.clip(np.round(face), 0, max_value(dtype)).astype(dtype)
 
 
 def nearest_to_centre(faces: list, shape: tuple[int, ...]) -> list:

@@ -1,7 +1,6 @@
 """Face parsing (facexlib's ParseNet) for the paste-back mask, batched like the restoration network."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -41,15 +40,12 @@ class FaceParser:
         self.device, self.dtype, self.batch_size = device, dtype, max(1, batch_size)
 
     def masks(self, faces: list[np.ndarray]) -> list[np.ndarray]:
-        """One float32 mask in [0, 1] per BGR face, at the face's size."""
+        """One soft mask (float64 in [0, 1], 512 x 512) per BGR face; the paste resizes it to the face."""
         out = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
             x = faces_to_tensor(chunk, 512, self.device, self.dtype)
             with torch.inference_mode():
                 labels = self.net(x)[0].argmax(dim=1).cpu().numpy()
-            for face, lab in zip(chunk, labels):
-                mask = parsing_soft_mask(lab)
-                h, w = face.shape[:2]
-                out.append(mask if (h, w) == mask.shape else cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR))
+            out.extend(parsing_soft_mask(lab) for lab in labels)
         return out

@@ -1,22 +1,25 @@
 """Pasting restored faces back into the (upscaled) image, each within its own region.
 
-The blend is the one users know from the official pipeline: with a face-parsing mask, the mask's
-soft edges; without one, the face square eroded and feathered in proportion to its size. All the
-work for a face happens on the bounding box of the face in the output (plus the reach of the
-erosion and blur), so a face costs the same in a 1000 px image as in a 8000 px one; outside that box
-the mask is zero, so the result equals doing the same operations on the full frame.
+The blend is the official pipeline's, step for step: the face square warped into the output and eroded (to drop
+its black edge), feathered in proportion to its size; with face parsing, the per-pixel minimum of that feathered
+square and the blurred parsing mask, so neither the mask's hard frame nor the square's corners show. All the work for
+a face happens on the bounding box of the face in the output, so a face costs the same in a 1000 px image as in an
+8000 px one; outside that box the mask is zero, so the result equals the official's full-frame operations.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from codeformer.alignment import compose, invert, scale_map
 from codeformer.utils.image_io import max_value
 
+_GREEN = (0, 1, 0)  # BGR, times the canvas's largest value
 
-def _region(matrix: np.ndarray, face_hw: tuple[int, int], canvas_hw: tuple[int, int],
-            margin: int) -> tuple[int, int, int, int] | None:
-    """Canvas box (x0, y0, x1, y1) covering the mapped face square plus ``margin``, clipped."""
+
+def face_region(matrix: np.ndarray, face_hw: tuple[int, int], canvas_hw: tuple[int, int],
+                margin: int = 2) -> tuple[int, int, int, int] | None:
+    """Canvas box (x0, y0, x1, y1) covering the mapped face square plus ``margin``, clipped; None when empty."""
     h, w = face_hw
     corners = np.array([[-1, -1, 1], [w, -1, 1], [-1, h, 1], [w, h, 1]], dtype=np.float64) @ matrix.T
     x0, y0 = np.floor(corners.min(0)).astype(int) - margin
@@ -26,64 +29,96 @@ def _region(matrix: np.ndarray, face_hw: tuple[int, int], canvas_hw: tuple[int, 
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def square_mask_params(matrix: np.ndarray, face_hw: tuple[int, int], erode_px: int) -> tuple[int, int]:
-    """Feather width (from the face's area in the output) and the margin its blur can reach."""
-    area = abs(np.linalg.det(matrix[:, :2])) * face_hw[0] * face_hw[1]
-    edge = int(area**0.5) // 20 + 1  # upper bound of the feather measured on the eroded mask
-    return edge, erode_px + 3 * edge + 4
+def face_to_canvas(crop_matrix: np.ndarray, upscale: int, face_scale: float = 1.0, centred: bool = True) -> np.ndarray:
+    """The map from restored-face pixels to the output's, given the image-to-crop matrix.
+
+    ``face_scale``: the restored face's size over the crop's (the upscale, when faces are upsampled). ``centred``:
+    through pixel centres (exact); False: the official's matrix, the inverse scaled by the upscale with s/2 added to
+    its shift (at upscale > 1, faces not upsampled) or nothing added (faces upsampled).
+    """
+    inverse = invert(crop_matrix)
+    if centred:
+        return compose(scale_map(upscale), compose(inverse, scale_map(1 / face_scale)))
+    out = inverse * upscale
+    out[:, :2] /= face_scale
+    if face_scale == 1 and upscale > 1:
+        out[:, 2] += 0.5 * upscale
+    return out
 
 
-def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, soft_mask: np.ndarray | None = None,
-               erode_px: int = 2) -> tuple[int, int, int, int] | None:
-    """Blend ``face`` into ``canvas`` in place; ``matrix`` maps face pixels to canvas pixels.
+def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, parse_mask: np.ndarray | None = None,
+               erode_px: int = 2, round_result: bool = True,
+               draw_box: bool = False) -> tuple[int, int, int, int] | None:
+    """Blend ``face`` into ``canvas`` (uint8/uint16, 2-D or BGR) in place; returns the canvas region touched.
 
-    ``soft_mask``: float mask in [0, 1] in face coordinates (from face parsing); without it the face
-    square is eroded by ``erode_px`` and feathered. Returns the canvas region that was touched.
+    ``matrix`` maps face pixels to canvas pixels. ``parse_mask``: the soft parsing mask (any size, resized to the
+    face's) or None for the feathered square alone. ``erode_px``: the first erosion (the official uses twice the
+    upscale factor). ``round_result``: round the blend (False: truncate, as the official does). ``draw_box``:
+    outline the face square in green, as the official ``--draw_box`` does.
     """
     face_hw = face.shape[:2]
-    margin = 2 if soft_mask is not None else square_mask_params(matrix, face_hw, erode_px)[1]
-    box = _region(matrix, face_hw, canvas.shape[:2], margin)
+    box = face_region(matrix, face_hw, canvas.shape[:2])
     if box is None:
         return None
     x0, y0, x1, y1 = box
-    local = matrix.copy()
+    local = matrix.astype(np.float64)
     local[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
-    warped = cv2.warpAffine(face, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    if soft_mask is not None:
-        mask = cv2.warpAffine(soft_mask.astype(np.float32), local, size, flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
-        pasted = warped.astype(np.float32)
-    else:
-        ones = np.ones(face_hw, dtype=np.float32)
-        inside = cv2.warpAffine(ones, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        inside = cv2.erode(inside, np.ones((erode_px, erode_px), np.uint8))
-        edge = int(inside.sum()**0.5) // 20
-        pasted = warped.astype(np.float32) * (inside if warped.ndim == 2 else inside[:, :, None])
-        center = cv2.erode(inside, np.ones((2 * edge, 2 * edge), np.uint8)) if edge > 0 else inside
-        mask = cv2.GaussianBlur(center, (2 * edge + 1, 2 * edge + 1), 0) if edge > 0 else center
+
+    def warp(img: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(img, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+    inside = cv2.erode(warp(np.ones(face_hw, np.float32)), np.ones((erode_px, erode_px), np.uint8))
+    warped = warp(face)
+    pasted = (inside if warped.ndim == 2 else inside[:, :, None]) * warped
+    area = float(inside.sum())
+    edge = int(area**0.5) // 20
+    # an empty kernel (edge 0, a face under 20 px) makes OpenCV erode with its default 3 x 3: kept, as the official
+    mask = cv2.GaussianBlur(cv2.erode(inside, np.ones((2 * edge, 2 * edge), np.uint8)), (2 * edge + 1, 2 * edge + 1), 0)
+    if parse_mask is not None:
+        parse = cv2.resize(parse_mask, face_hw[::-1]) if parse_mask.shape != face_hw else parse_mask
+        # the official passes INTER_AREA, which warpAffine carries out as INTER_LINEAR
+        parse = warp(parse)
+        mask = np.where(parse < mask, parse, mask)
     if canvas.ndim == 3:
         mask = mask[:, :, None]
-    region = canvas[y0:y1, x0:x1].astype(np.float32)
+    region = canvas[y0:y1, x0:x1]
     blended = mask * pasted + (1 - mask) * region
-    canvas[y0:y1, x0:x1] = np.clip(blended.round(), 0, max_value(canvas.dtype)).astype(canvas.dtype)
+    if draw_box:
+        blended = _outline(blended, warp, face_hw, area, max_value(canvas.dtype))
+    if round_result:
+        blended = np.round(blended)
+    canvas[y0:y1, x0:x1] = np.clip(blended, 0, max_value(canvas.dtype)).astype(canvas.dtype)
     return box
+
+
+def _outline(blended: np.ndarray, warp, face_hw: tuple[int, int], area: float, top: int) -> np.ndarray:
+    """Paint a green frame ``int(1400 / sqrt(area))`` px inside the face square (the official ``--draw_box``)."""
+    h, w = face_hw
+    width = int(1400 / np.sqrt(max(area, 1.0)))
+    frame = np.ones((h, w), np.float32)
+    frame[width:h - width, width:w - width] = 0
+    frame = warp(frame)
+    if blended.ndim == 2:
+        return frame * top + (1 - frame) * blended
+    green = np.array(_GREEN, np.float32) * top
+    return frame[:, :, None] * green + (1 - frame[:, :, None]) * blended
 
 
 # Face-parsing classes kept in the paste mask (ParseNet's 19 classes; 0 background, 14 neck,
 # 16 cloth, 17 hair and 18 hat are left to the original image).
 _KEEP = np.array([0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 0, 0, 0],
-                 dtype=np.float32)
+                 dtype=np.float64)
 
 
 def parsing_soft_mask(labels: np.ndarray) -> np.ndarray:
-    """Soft paste mask in [0, 1] from per-pixel parsing labels of a restored face."""
+    """Soft paste mask in [0, 1] (float64, the labels' size) from per-pixel parsing labels of a restored face:
+    blurred twice (101 px, sigma 11), a 10 px frame cleared."""
     mask = _KEEP[labels]
     mask = cv2.GaussianBlur(mask, (101, 101), 11)
     mask = cv2.GaussianBlur(mask, (101, 101), 11)
-    border = max(1, round(10 * labels.shape[0] / 512))
-    mask[:border] = 0
-    mask[-border:] = 0
-    mask[:, :border] = 0
-    mask[:, -border:] = 0
+    mask[:10] = 0
+    mask[-10:] = 0
+    mask[:, :10] = 0
+    mask[:, -10:] = 0
     return mask / 255.0

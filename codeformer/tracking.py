@@ -17,16 +17,19 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from codeformer.alignment import RETINAFACE_5
 from codeformer.utils.image_io import as_uint8
 
 
 @dataclass
 class TrackedFace:
-    """A face as ``FaceEnhancer.enhance_batch(faces=...)`` takes it: box (x1, y1, x2, y2), score, five landmarks."""
+    """A face as ``FaceEnhancer.enhance_batch(faces=...)`` takes it: box (x1, y1, x2, y2), score, five landmarks in the
+    detector's layout."""
     box: np.ndarray
     score: float
     landmarks: np.ndarray
     track_id: int = 0
+    layout: str = RETINAFACE_5.name
 
 
 @dataclass
@@ -38,6 +41,7 @@ class _Track:
     last: int = -1  # frame of the latest observation
     misses: int = 0  # detection rounds in a row without a match
     ended: bool = False
+    layout: str = RETINAFACE_5.name  # of the detector's points
 
     def latest(self) -> np.ndarray:
         return self.obs[self.last]
@@ -154,7 +158,7 @@ class FaceTracker:
                 track.ended = track.misses > self.max_misses
         for di, p in enumerate(packed):
             if di not in used_d:
-                track = _Track(self._next_id)
+                track = _Track(self._next_id, layout=getattr(detections[di], 'layout', RETINAFACE_5.name))
                 self._next_id += 1
                 self._observe(track, index, p, float(detections[di].score))
                 self.tracks.append(track)
@@ -188,7 +192,8 @@ class FaceTracker:
             if score is None:  # filled in between two observations
                 near = min(track.scores, key=lambda j: abs(j - index))
                 score = track.scores[near]
-            faces.append(TrackedFace(values[10:].copy(), score, values[:10].reshape(5, 2).copy(), track.id))
+            faces.append(TrackedFace(values[10:].copy(), score, values[:10].reshape(5, 2).copy(), track.id,
+                                     track.layout))
         faces.sort(key=lambda f: -f.score)
         return index, faces
 

