@@ -160,3 +160,21 @@ def test_ctrl_c_stops_a_batch_cleanly(tmp_path):
     written = sorted(p.name for p in out.iterdir())
     assert written[0] == 'face0.png' and len(written) < 3 and all(not n.startswith('.') for n in written)
     assert read_image(out / 'face0.png').shape == (512, 512, 3)
+
+
+def test_exif_orientation_of_png_and_webp_photos_is_applied(tmp_path, checkpoint):
+    from PIL import Image
+    stored = np.full((512, 640, 3), 40, np.uint8)
+    stored[:, :320] = 230  # the left half, which is the top once turned upright
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    for fmt, extra in [('png', {}), ('webp', {'lossless': True})]:
+        Image.fromarray(stored).save(tmp_path / f'turned_{fmt}.{fmt}', exif=exif.tobytes(), **extra)
+    proc = run_script('inference_codeformer.py', '-i', str(tmp_path), '-o', str(tmp_path / 'out'), '-s', '1',
+                      '--model_path', str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '-q',
+                      env={'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stderr
+    for fmt in ('png', 'webp'):
+        final = read_image(tmp_path / 'out' / 'final_results' / f'turned_{fmt}.png')
+        assert final.shape == (640, 512, 3), fmt
+        assert final[:300].mean() > 200 and final[340:].mean() < 60, fmt

@@ -86,6 +86,21 @@ def test_exif_orientation_is_applied(tmp_path):
     assert out[:40].mean() > 200 and out[40:].mean() < 50  # left half became the top
 
 
+@pytest.mark.parametrize('fmt', ['png', 'webp', 'tiff', 'jpeg'])
+def test_exif_orientation_of_every_format_that_carries_it(tmp_path, fmt):
+    """Files written by Pillow, as cameras and editors write them (PNG eXIf chunk, WebP EXIF chunk, TIFF tag)."""
+    from PIL import Image
+    img = np.zeros((40, 80, 3), np.uint8)
+    img[:, :40] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / f'rotated.{fmt}'
+    Image.fromarray(img).save(path, exif=exif.tobytes(), **({'lossless': True} if fmt == 'webp' else {}))
+    out = read_image(path)
+    assert out.shape == (80, 40, 3)
+    assert out[:40].mean() > 200 and out[40:].mean() < 50  # left half became the top
+
+
 def test_gray_detection_and_channel_restoration():
     gray = np.repeat(gradient()[:, :, :1], 3, axis=2)
     sepia = gray.copy()
