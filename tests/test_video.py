@@ -217,10 +217,56 @@ def test_ctrl_c_leaves_a_playable_file_and_skip_existing_resumes(tmp_path, check
     resumed = restore('-i', 'long.mp4', '-s', '1', '--skip_existing', checkpoint=checkpoint, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert describe(results / 'long.mp4')['frames'] == 60
+    assert sorted(p.name for p in results.iterdir()) == ['long.mp4']  # the stale partial file is gone
     stamp = (results / 'long.mp4').stat().st_mtime_ns
     again = restore('-i', 'long.mp4', '-s', '1', '--skip_existing', checkpoint=checkpoint, cwd=tmp_path)
     assert again.returncode == 0 and '1 skipped' in again.stderr
     assert (results / 'long.mp4').stat().st_mtime_ns == stamp
+
+
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_hidden_file(tmp_path, checkpoint):
+    make_clip(tmp_path / 'long.mp4', frames=60, size=96)
+    args = [sys.executable, str(ROOT / 'inference_codeformer.py'), '-i', 'long.mp4', '-s', '1', '--model_path',
+            str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '--device', 'cpu']
+    proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': str(ROOT), **ENV},
+                            stderr=subprocess.PIPE, text=True)
+    results = tmp_path / 'results' / 'long_0.5'
+    deadline = time.monotonic() + 120
+    while not (results / '.long.mp4.part').exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)  # what a service manager or `kill` sends
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and 'Traceback' not in err, err
+    assert sorted(p.name for p in results.iterdir()) == ['long.partial.mp4']
+    assert 0 < describe(results / 'long.partial.mp4')['frames'] < 60
+    # the line saying so starts a line of its own, not the end of the progress bar
+    assert any(line.startswith('stopped: ') for line in err.split('\n')), err
+
+
+def faststart_copy(src, dst):
+    """The same packets in an MP4 whose index comes first, as streaming sites write them (a cut file still opens)."""
+    with av.open(str(src)) as i, av.open(str(dst), 'w', format='mp4', options={'movflags': 'faststart'}) as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for packet in i.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                o.mux(packet)
+
+
+def test_a_truncated_video_is_finished_with_a_warning(tmp_path, checkpoint):
+    make_clip(tmp_path / 'whole.mp4', frames=60, size=96)
+    faststart_copy(tmp_path / 'whole.mp4', tmp_path / 'cut.mp4')
+    data = (tmp_path / 'cut.mp4').read_bytes()
+    (tmp_path / 'cut.mp4').write_bytes(data[:len(data) // 2])
+    proc = restore('-i', 'cut.mp4', '-s', '1', '--report', 'r.json', checkpoint=checkpoint, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (warning, ) = [line for line in proc.stderr.splitlines() if line.startswith('warning:')]
+    frames = describe(tmp_path / 'results' / 'cut_0.5' / 'cut.mp4')['frames']
+    assert 0 < frames < 60 and 'cut.mp4' in warning
+    assert f'ends after {frames} of the 60 frames it announces' in warning
+    assert '1 done, 0 failed, 1 with warnings' in proc.stderr
+    (record, ) = json.loads((tmp_path / 'r.json').read_text())
+    assert record['warnings'] == [warning.removeprefix('warning: ')] and record['kind'] == 'video'
 
 
 def test_reader_errors_name_the_file(tmp_path):
