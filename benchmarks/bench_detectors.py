@@ -2,7 +2,6 @@
 
     .venv/bin/python benchmarks/bench_detectors.py                       # mtcnn, dlib, dlib_up0, dlib_hog
     .venv/bin/python benchmarks/bench_detectors.py -d mtcnn retinaface_resnet50 --threads 1
-    .venv/bin/python benchmarks/bench_detectors.py --fit-dlib            # re-measure dlib's point conversion
 
 Data, all real photographs:
   * portraits: scikit-image's astronaut (NASA, public domain), matplotlib's Grace Hopper, scikit-image's cameraman
@@ -15,7 +14,9 @@ Reference points: dlib's 68-point predictor on each face at its best resolution 
 contour points, nose tip = point 30, mouth corners = 48 and 54), carried to the pasted position; for the astronaut
 also a reading by eye. A detection matches a face when its box centre lies in the face's box and its size is within
 a factor 2; extra detections are false positives. Landmark error: mean distance of the five points to the
-reference over the interocular distance (NME).
+reference over the interocular distance (NME); for dlib, whose five points are eye corners and the nose base, the
+two eye centres only. Crop error: how far the face lands in the 512 x 512 crop aligned with the detector's own
+template, against the crop aligned on the reference points.
 """
 from __future__ import annotations
 
@@ -32,9 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import codeformer  # noqa: E402,F401  (torchvision shim first)
+from codeformer.alignment import RETINAFACE_5, apply_affine, layout_of, similarity_transform  # noqa: E402
 from codeformer.detection import DetectedFace, build_detector  # noqa: E402
-from codeformer.alignment import apply_affine  # noqa: E402
-from codeformer.detection.common import fit_similarity  # noqa: E402
 
 ASTRONAUT_BY_EYE = np.array([[202, 100], [248.5, 102.5], [225, 122.5], [207, 142.5], [241, 143.5]])
 SCENE_SIZE = (960, 720)
@@ -201,18 +201,25 @@ def _match(faces: list[Face], found: list[DetectedFace]) -> tuple[list[tuple[Fac
     return pairs, fp
 
 
-TEMPLATE_512 = np.array([[192.98, 239.95], [318.90, 240.19], [256.63, 314.02], [201.26, 371.41], [313.09, 371.15]])
+def comparable(det: DetectedFace, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's points and the reference points they can be compared with (dlib: the eye centres)."""
+    layout = layout_of(det)
+    if layout is RETINAFACE_5:
+        return det.landmarks, ref
+    eyes = np.stack([det.landmarks[list(layout.left_eye)].mean(0), det.landmarks[list(layout.right_eye)].mean(0)])
+    return eyes, ref[:2]
 
 
-def nme(points: np.ndarray, ref: np.ndarray) -> float:
-    return float(np.linalg.norm(points - ref, axis=1).mean() / np.linalg.norm(ref[1] - ref[0]))
+def nme(det: DetectedFace, ref: np.ndarray) -> float:
+    points, ref_points = comparable(det, ref)
+    return float(np.linalg.norm(points - ref_points, axis=1).mean() / np.linalg.norm(ref[1] - ref[0]))
 
 
-def crop_error(points: np.ndarray, ref: np.ndarray) -> float:
-    """How far (pixels of the 512 x 512 aligned crop, mean over the five points) the face lands from where the
-    reference points would put it: the error that matters to the restoration network."""
-    placed = apply_affine(fit_similarity(points, TEMPLATE_512), ref)
-    return float(np.linalg.norm(placed - apply_affine(fit_similarity(ref, TEMPLATE_512), ref), axis=1).mean())
+def crop_error(det: DetectedFace, ref: np.ndarray) -> float:
+    """How far (pixels of the 512 x 512 aligned crop, mean over the five reference points) the face lands from where
+    the reference points would put it: the error that matters to the restoration network."""
+    placed = apply_affine(similarity_transform(det.landmarks, 512, layout_of(det)), ref)
+    return float(np.linalg.norm(placed - apply_affine(similarity_transform(ref, 512), ref), axis=1).mean())
 
 
 def _size_bucket(face: Face) -> str:
@@ -244,10 +251,11 @@ def evaluate(name: str, detector, with_faces: list[Sample], without: list[Sample
             found[_size_bucket(face)][0] += 1
             pairs_all.append((sample.name, face, det))
             if face.ref is not None:
-                errors.append(nme(det.landmarks, face.ref))
-                crop_px.append(crop_error(det.landmarks, face.ref))
+                errors.append(nme(det, face.ref))
+                crop_px.append(crop_error(det, face.ref))
             if sample.name == 'astronaut':
-                astro_px = np.linalg.norm(det.landmarks - ASTRONAUT_BY_EYE, axis=1)
+                points, by_eye = comparable(det, ASTRONAUT_BY_EYE)
+                astro_px = np.linalg.norm(points - by_eye, axis=1)
     total = sum(v[1] for v in found.values())
     hits = sum(v[0] for v in found.values())
     return {'name': name, 'recall': hits / total, 'hits': hits, 'total': total, 'by_size': found,
@@ -267,94 +275,19 @@ def report(rows: list[dict]) -> None:
         found = f"{r['hits']}/{r['total']}"
         print(f'{r["name"]:<16}{found:>10}{cells}{r["fp_faces"]:>11}{r["fp_empty"]:>11}'
               f'{r["nme_mean"]:>10.3f}{r["nme_median"]:>8.3f}{r["crop_px"]:>9.1f}{r["t_astronaut"]:>9.2f}{r["t_scene"]:>11.2f}')
-    print('\nastronaut, distance (px) of each point to the reading by eye (eyes, nose, mouth corners):')
+    print('\nastronaut, distance (px) of each point to the reading by eye (eyes, nose, mouth corners; dlib: eyes):')
     for r in rows:
         px = r['astro_px']
         print(f'  {r["name"]:<16}' + ('not found' if px is None else ' '.join(f'{v:5.1f}' for v in px)))
 
 
 # --- dlib's five points -> RetinaFace's five points -------------------------------------------------------------
-def _canonical(shapes: list[np.ndarray], iters: int = 10) -> np.ndarray:
-    """Generalised Procrustes mean of five-point shapes, eye centres placed at (-0.5, 0) and (0.5, 0)."""
-    mean = shapes[0]
-    for _ in range(iters):
-        aligned = [apply_affine(fit_similarity(s, mean), s) for s in shapes]
-        mean = np.mean(aligned, axis=0)
-        mean = apply_affine(fit_similarity(mean[:2], np.array([[-0.5, 0], [0.5, 0]])), mean)
-    return mean
-
-
-def fit_template(dlib5: list[np.ndarray], ref5: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(dlib frame, RetinaFace points in it): the reference's mean shape, and the mean of dlib's points carried into
-    that frame by each face's reference alignment."""
-    canon = _canonical(ref5)
-    carried = [apply_affine(fit_similarity(r, canon), d) for d, r in zip(dlib5, ref5)]
-    return np.mean(carried, axis=0), canon
-
-
-def _convert(frame: np.ndarray, template: np.ndarray, dlib5: np.ndarray, affine: bool) -> np.ndarray:
-    if affine:
-        src = np.hstack([frame, np.ones((5, 1))])
-        m = np.linalg.lstsq(src, dlib5, rcond=None)[0].T
-    else:
-        m = fit_similarity(frame, dlib5)
-    return apply_affine(m, template)
-
-
-def fit_dlib(with_faces: list[Sample], folds: int = 5) -> None:
-    """Measure the conversion on every face the MMOD detector finds (dlib's points from the detector's own box):
-    k-fold cross-validated NME for a similarity and an affine carry-over, then the template fitted on all faces."""
-    from codeformer.detection.dlib_mmod import DlibDetector
-
-    det = DlibDetector()
-    mtcnn = build_detector('mtcnn')
-    rows = []
-    for sample in with_faces:
-        others = mtcnn.detect(sample.image)
-        pairs, _ = _match(sample.faces, det.detect(sample.image))
-        mt_pairs = {id(f): d for f, d in _match(sample.faces, others)[0]}
-        for face, d in pairs:
-            if face.ref is None:
-                continue
-            raw = det.raw_points(sample.image, d.box)
-            rows.append((raw, face.ref, mt_pairs.get(id(face))))
-            flipped = sample.image[:, ::-1]  # the mirror image doubles the data and removes any left/right bias
-            w = sample.image.shape[1]
-            fbox = np.array([w - d.box[2], d.box[1], w - d.box[0], d.box[3]])
-            fraw = det.raw_points(flipped, fbox)
-            fref = face.ref[[1, 0, 2, 4, 3]] * [-1, 1] + [w - 1, 0]
-            rows.append((fraw, fref, None))
-    print(f'{len(rows)} faces (with mirror images) found by MMOD with a reference')
-    rng = np.random.default_rng(0)
-    fold = rng.integers(0, folds, len(rows))
-    for affine in (False, True):
-        errs, crop, per_point = [], [], []
-        for k in range(folds):
-            train = [r for r, f in zip(rows, fold) if f != k]
-            frame, template = fit_template([r[0] for r in train], [r[1] for r in train])
-            for r in (r for r, f in zip(rows, fold) if f == k):
-                pts = _convert(frame, template, r[0], affine)
-                errs.append(nme(pts, r[1]))
-                crop.append(crop_error(pts, r[1]))
-                per_point.append(np.linalg.norm(pts - r[1], axis=1) / np.linalg.norm(r[1][1] - r[1][0]))
-        print(f'{"affine" if affine else "similarity":>10}: cross-validated NME mean {np.mean(errs):.4f} '
-              f'median {np.median(errs):.4f}; per point {np.round(np.mean(per_point, axis=0), 3)}; '
-              f'crop error {np.mean(crop):.1f} px')
-    frame, template = fit_template([r[0] for r in rows], [r[1] for r in rows])
-    mt = [(r[2].landmarks, r[1]) for r in rows if r[2] is not None]
-    print(f'for scale: MTCNN vs the same reference on {len(mt)} of these faces: NME mean '
-          f'{np.mean([nme(a, b) for a, b in mt]):.4f}, crop error {np.mean([crop_error(a, b) for a, b in mt]):.1f} px')
-    print('DLIB5_FRAME =', np.array2string(frame.round(4), separator=', '))
-    print('RETINA5_IN_DLIB_FRAME =', np.array2string(template.round(4), separator=', '))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-d', '--detectors', nargs='+', default=['mtcnn', 'dlib', 'dlib_up0', 'dlib_hog'],
                         help='names from DETECTORS, or dlib_up0 (MMOD without upsampling), dlib_hog (HOG + 5 points)')
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: as torch sets them)')
     parser.add_argument('--scenes', type=int, default=10)
-    parser.add_argument('--fit-dlib', action='store_true', help="measure dlib's point conversion instead")
     parser.add_argument('--large', action='store_true',
                         help='also time each detector on the first scene enlarged to 2000 x 1500 and 4000 x 3000')
     args = parser.parse_args(argv)
@@ -366,9 +299,6 @@ def main(argv: list[str] | None = None) -> int:
     with_faces, without = build_dataset(Reference(), scenes=args.scenes)
     print(f'data: {len(with_faces)} images with {sum(len(s.faces) for s in with_faces)} faces, {len(without)} '
           f'without; built in {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}')
-    if args.fit_dlib:
-        fit_dlib(with_faces)
-        return 0
     rows = []
     for name in args.detectors:
         if name == 'dlib_hog':

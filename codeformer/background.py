@@ -35,7 +35,7 @@ class RealESRGANUpsampler:
             model_path = resolve('realesrgan_x2plus', progress=progress)
         # RealESRGANer reads the file with torch.load, which is weights_only by default in torch >= 2.6.
         self.upsampler = RealESRGANer(scale=2, model_path=os.fspath(model_path), model=model or build_rrdbnet_x2(),
-                                      tile=tile, tile_pad=10, pre_pad=0, half=half, device=device)
+                                      tile=tile, tile_pad=40, pre_pad=0, half=half, device=device)
 
     def enhance(self, img: np.ndarray, outscale: float) -> np.ndarray:
         with torch.inference_mode():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codeformer.alignment import crop_face, eye_distance, similarity_transform
+from codeformer.alignment import crop_face, eye_distance, layout_of, similarity_transform
 from codeformer.utils.image_io import as_uint8, split_channels
 
 
@@ -20,12 +20,12 @@ def crop_faces(img: np.ndarray, detector, size: int = 512, only_largest: bool = 
     (box width in the photo), largest first when ``only_largest``."""
     bgr, _ = split_channels(img)
     faces = [f for f in detector.detect(as_uint8(bgr))
-             if f.box[2] - f.box[0] >= min_size and eye_distance(f.landmarks) > 0]
+             if f.box[2] - f.box[0] >= min_size and eye_distance(f.landmarks, layout_of(f)) > 0]
     if only_largest and faces:
         faces = [max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))]
     out = []
     for face in faces:
-        matrix = similarity_transform(face.landmarks, size)
+        matrix = similarity_transform(face.landmarks, size, layout_of(face))
         out.append((crop_face(bgr, matrix, size), matrix, face))
     return out
 

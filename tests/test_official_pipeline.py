@@ -32,7 +32,7 @@ def run_case(name: str, refinements: Refinements | None = None):
     """(our final, our crops, the official crops) for one recorded case."""
     case = CASES[name]
     img = INPUTS[case['input']]
-    work, _ = working_image(img if img.dtype == np.uint8 else (img >> 8).astype(np.uint8))
+    work, _ = working_image(img[:, :, :3] if img.dtype == np.uint8 else (img >> 8).astype(np.uint8))
     assert list(work.shape) == case['helper_input_shape']
     crops = official_crops(case, work)
     restorer = GivenFaces(given_faces(case, crops))
@@ -109,3 +109,19 @@ def test_least_median_fit_drops_the_outlier_that_least_squares_follows():
 def test_small_photo_is_enlarged_to_a_short_side_of_512_first():
     work, f = working_image(INPUTS['small'])
     assert work.shape == (512, 649, 3) and f == pytest.approx(META['small_enlarge_factor'])
+
+
+def test_alpha_is_kept_and_changes_no_colour():
+    """The official drops alpha; ours keeps it (resized with the photo) and the colour is what it is without it."""
+    name = 'astro_s2_ellipse'
+    plain, _, _ = run_case(name)
+    rgba = np.dstack([INPUTS['astro512'], np.full((512, 512), 90, np.uint8)])
+    INPUTS['astro512_alpha'] = rgba
+    try:
+        CASES['alpha'] = dict(CASES[name], input='astro512_alpha', name='alpha')
+        with_alpha, _, _ = run_case('alpha')
+    finally:
+        CASES.pop('alpha')
+        INPUTS.pop('astro512_alpha')
+    assert with_alpha.shape == (1024, 1024, 4) and (with_alpha[:, :, 3] == 90).all()
+    assert np.array_equal(with_alpha[:, :, :3], plain)

@@ -77,3 +77,22 @@ def test_unknown_name():
         build_detector('retinaface_resnet18')
     with pytest.raises(ValueError, match='mtcnn'):
         build_detector('yolo')
+
+
+def test_small_photos_are_detected_at_a_short_side_of_640_and_scaled_back(weights_dir, monkeypatch, astronaut):
+    """As the official helper: enlarged (never shrunk) to a shorter side of 640, the points divided by the scale."""
+    monkeypatch.setenv(weight_zoo.ENV_DIR, str(weights_dir))
+    detector = build_detector('retinaface_mobile0.25', device='cpu', progress=False)
+    seen, inner = [], detector.net.detect_faces
+
+    def recording(img, **kwargs):
+        seen.append(img.shape[:2])
+        return inner(img, **kwargs)
+
+    monkeypatch.setattr(detector.net, 'detect_faces', recording)
+    small = detector.detect(cv2.resize(astronaut, (96, 64)))
+    large = detector.detect(cv2.resize(astronaut, (800, 700)))
+    assert seen == [(640, 960), (700, 800)]
+    for faces, (w, h) in ((small, (96, 64)), (large, (800, 700))):
+        centres = np.array([(f.box[:2] + f.box[2:]) / 2 for f in faces])
+        assert centres.min() > -1 and (centres.max(0) < [w + 1, h + 1]).all()
