@@ -82,6 +82,6 @@ def test_only_center_face_and_eye_distance(photo, restorer):
     assert len(enhancer.detect(canvas)) == 3
     centre = enhancer.detect(canvas, only_center=True)
     assert len(centre) == 1 and 572 < centre[0].box[0] < 828
-    # the official measure is about half the eye distance: ~12 for the small face (eyes ~23 px apart), ~23 for the others
+    # the official measure is about half the eye distance: ~12 for the small face (eyes ~23 px apart), ~23 for others
     enhancer.min_eye_distance = 16
     assert len(enhancer.detect(canvas)) == 2
