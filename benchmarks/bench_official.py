@@ -36,7 +36,7 @@ class Sharpened:
     """Stand-in restorer: the crop with an unsharp mask, so the pasted face differs from the background."""
     device, batch_size = 'cpu', 1
 
-    def restore_faces(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+    def restore_faces(self, crops: list[np.ndarray], w: object = None) -> list[np.ndarray]:
         out = []
         for crop in crops:
             blur = cv2.GaussianBlur(crop, (0, 0), 3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -132,22 +133,29 @@ class FaceEnhancer:
 
     # -- the work ---------------------------------------------------------------------------------
     def enhance(self, img: np.ndarray, has_aligned: bool = False, only_center_face: bool | None = None,
-                paste_back: bool = True) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
-        """(cropped faces, restored faces, restored image) for one BGR/BGRA/gray image."""
-        result = self.enhance_batch([img], has_aligned, only_center_face, paste_back)[0]
+                paste_back: bool = True, w: float | Sequence[float] | None = None
+                ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
+        """(cropped faces, restored faces, restored image) for one BGR/BGRA/gray image.
+
+        ``w``: fidelity weight, None for the restorer's, a float, or one value per face (in detection order).
+        """
+        per_image = None if w is None else (w if isinstance(w, (int, float)) else [list(w)])
+        result = self.enhance_batch([img], has_aligned, only_center_face, paste_back, w=per_image)[0]
         return result.cropped_faces, result.restored_faces, result.restored_img
 
     def enhance_batch(self, images: list[np.ndarray], has_aligned: bool = False,
                       only_center_face: bool | None = None, paste_back: bool = True,
-                      faces: list[list] | None = None) -> list[Enhanced]:
+                      faces: list[list] | None = None,
+                      w: float | Sequence[Sequence[float]] | None = None) -> list[Enhanced]:
         """Like ``enhance`` for several images; their faces share network batches.
 
         ``faces``: per image, the faces to restore (objects with ``box``, ``score``, five ``landmarks`` and optionally
         ``layout``, in the image's pixels) instead of detecting them here, e.g. tracked and smoothed across video
-        frames.
+        frames. ``w``: fidelity weight, None for the restorer's, a float for every face, or per image a list with one
+        value per face (in the order the faces are detected or given; aligned crops: one value each).
         """
         if has_aligned:
-            return self._aligned(images)
+            return self._aligned(images, w if w is None or isinstance(w, (int, float)) else [v for v, in w])
         center = self.only_center_face if only_center_face is None else only_center_face
         prepared, crops = [], []
         for idx, img in enumerate(images):
@@ -166,7 +174,14 @@ class FaceEnhancer:
                              {'detect': t1 - t0, 'align': t2 - t1}))
             crops += img_crops
         t0 = time.perf_counter()
-        restored = self.restorer.restore_faces(crops) if crops else []
+        if w is None or isinstance(w, (int, float)):
+            weights = w
+        else:
+            counts = [len(p[5]) for p in prepared]
+            if [len(v) for v in w] != counts:
+                raise ValueError(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
+            weights = [float(v) for per_image in w for v in per_image]
+        restored = self.restorer.restore_faces(crops, w=weights) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
         for img, bgr, alpha, work, f, found, matrices, start, secs in prepared:
@@ -184,10 +199,10 @@ class FaceEnhancer:
                                     {k: round(v, 4) for k, v in secs.items()}))
         return results
 
-    def _aligned(self, images: list[np.ndarray]) -> list[Enhanced]:
+    def _aligned(self, images: list[np.ndarray], w: float | list[float] | None = None) -> list[Enhanced]:
         t0 = time.perf_counter()
         split = [split_channels(img) for img in images]
-        restored = self.restorer.restore_faces([bgr for bgr, _ in split])
+        restored = self.restorer.restore_faces([bgr for bgr, _ in split], w=w)
         secs = {'restore': round((time.perf_counter() - t0) / max(1, len(images)), 4)}
         out = []
         for img, (bgr, alpha), face in zip(images, split, restored):

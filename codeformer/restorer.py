@@ -7,6 +7,7 @@ the input's size class and dtype.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -106,14 +107,33 @@ class FaceRestorer:
         self.net = prepare_for_inference(net, self.device, self.dtype)
         self.size = int(self.net.resolution)
 
-    def restore_faces(self, faces: list[np.ndarray]) -> list[np.ndarray]:
+    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
         """Restore aligned faces (H x W x 3 BGR, any size: resized to the network's); returns
-        ``size`` x ``size`` BGR images of each input's dtype."""
+        ``size`` x ``size`` BGR images of each input's dtype.
+
+        ``w``: the fidelity weight, None for this restorer's own, a float for all faces, or one value per face (faces
+        with different values still share network batches; tasks with a fixed weight ignore it).
+        """
+        weights = self.weights_for(len(faces), w)
         out: list[np.ndarray] = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
+            chunk_w = weights[start:start + self.batch_size]
             batch = faces_to_tensor(chunk, self.size, self.device, self.dtype)
+            w_arg = chunk_w[0] if len(set(chunk_w)) == 1 else torch.tensor(chunk_w, dtype=torch.float32)
             with torch.inference_mode():
-                result = self.net(batch, w=self.w, adain=self.adain)[0]
+                result = self.net(batch, w=w_arg, adain=self.adain)[0]
             out.extend(tensor_to_faces(result, [f.dtype for f in chunk]))
         return out
+
+    def weights_for(self, count: int, w: float | Sequence[float] | None) -> list[float]:
+        """One checked fidelity weight per face."""
+        if self.task.w is not None or w is None:
+            return [self.w] * count
+        weights = [float(w)] * count if isinstance(w, (int, float)) else [float(v) for v in w]
+        if len(weights) != count:
+            raise ValueError(f'{len(weights)} fidelity weights for {count} faces')
+        bad = [v for v in weights if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f'w must be in [0, 1], got {bad[0]}')
+        return weights

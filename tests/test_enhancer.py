@@ -85,3 +85,24 @@ def test_only_center_face_and_eye_distance(photo, restorer):
     # the official measure is about half the eye distance: ~12 for the small face (eyes ~23 px apart), ~23 for others
     enhancer.min_eye_distance = 16
     assert len(enhancer.detect(canvas)) == 2
+
+
+def test_a_fidelity_weight_per_face_equals_separate_calls(photo, restorer):
+    """Two faces with w 0.1 and 0.9 in one call, against each face restored alone at its own w."""
+    canvas = np.full((512, 1100, 3), 180, np.uint8)
+    canvas[:, :512] = photo
+    canvas[:, 588:] = photo
+    enhancer = FaceEnhancer(restorer, upscale=1, detection_model='mtcnn', use_parse=False)
+    faces = sorted(enhancer.detect(canvas), key=lambda f: f.box[0])
+    assert len(faces) == 2
+    crops, mixed, final = (lambda r: (r.cropped_faces, r.restored_faces, r.restored_img))(
+        enhancer.enhance_batch([canvas], faces=[faces], w=[[0.1, 0.9]])[0])
+    for face, w, got in zip(faces, (0.1, 0.9), mixed):
+        alone = enhancer.enhance_batch([canvas], faces=[[face]], w=w)[0].restored_faces[0]
+        assert np.abs(alone.astype(int) - got).max() <= 1
+    assert np.abs(mixed[0].astype(int) - mixed[1]).mean() > 1  # the two weights gave different faces
+    assert len(restorer.restore_faces(crops, w=[0.1, 0.9])) == 2
+    with pytest.raises(ValueError, match='do not match the faces'):
+        enhancer.enhance_batch([canvas], faces=[faces], w=[[0.5]])
+    with pytest.raises(ValueError, match=r'w must be in \[0, 1\]'):
+        restorer.restore_faces(crops, w=[0.5, 1.5])

@@ -67,7 +67,8 @@ class FuseSFTBlock(nn.Module):
         self.shift = nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.LeakyReLU(0.2, True),
                                    nn.Conv2d(out_ch, out_ch, 3, 1, 1))
 
-    def forward(self, enc_feat: torch.Tensor, dec_feat: torch.Tensor, w: float = 1.0) -> torch.Tensor:
+    def forward(self, enc_feat: torch.Tensor, dec_feat: torch.Tensor, w: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """``w``: a float, or one weight per sample shaped (B, 1, 1, 1)."""
         cond = self.encode_enc(torch.cat([enc_feat, dec_feat], dim=1))
         return dec_feat + w * (dec_feat * self.scale(cond) + self.shift(cond))
 
@@ -148,9 +149,15 @@ class CodeFormer(VQAutoEncoder):
             query = layer(query, query_pos=pos)
         return self.idx_pred_layer(query).permute(1, 0, 2)
 
-    def decode(self, quant_feat: torch.Tensor, enc_feats: dict[str, torch.Tensor], w: float) -> torch.Tensor:
-        """Generator pass with fusion of encoder features at ``connect_list`` when ``w > 0``."""
-        fuse_at = {GENERATOR_FUSE_POINTS[self._level[f]]: f for f in self.connect_list} if w > 0 else {}
+    def decode(self, quant_feat: torch.Tensor, enc_feats: dict[str, torch.Tensor], w: float | torch.Tensor,
+               fuse: bool | None = None) -> torch.Tensor:
+        """Generator pass with fusion of encoder features at ``connect_list``, weighted by ``w`` (a float, or a (B,)
+        tensor: one weight per sample). ``fuse`` (default: any w > 0) decides whether the fusion runs at all."""
+        if fuse is None:
+            fuse = _any_positive(w)
+        fuse_at = {GENERATOR_FUSE_POINTS[self._level[f]]: f for f in self.connect_list} if fuse else {}
+        if isinstance(w, torch.Tensor):
+            w = w.reshape(-1, 1, 1, 1).to(quant_feat.dtype)
         x = quant_feat
         for i, block in enumerate(self.generator.blocks):
             x = block(x)
@@ -159,10 +166,20 @@ class CodeFormer(VQAutoEncoder):
                 x = self.fuse_convs_dict[f](enc_feats[f].detach(), x, w)
         return x
 
-    def forward(self, x: torch.Tensor, w: float = 0, detach_16: bool = True, code_only: bool = False,
-                adain: bool = False):
+    def forward(self, x: torch.Tensor, w: float | torch.Tensor | Sequence[float] = 0, detach_16: bool = True,
+                code_only: bool = False, adain: bool = False, weight: float | torch.Tensor | None = None):
+        """``w`` (fidelity, 0..1): a float for the whole batch, or one value per sample (a (B,) tensor or a sequence;
+        a single value is broadcast). ``weight`` is an alias of ``w`` (the name spandrel and ONNX exports use).
+
+        The fusion runs when any sample's w is above 0 and is multiplied by each sample's w, so a sample at 0 gets
+        exactly what a batch at 0 gets. Under tracing or export it always runs, so w stays an input of the graph.
+        """
+        if weight is not None:
+            w = weight
+        w = _fidelity(w, x.shape[0], x.device)
+        fuse = True if _exporting() else _any_positive(w)
         # At w = 0 (and for code-only training) no encoder tap is used: skip keeping them.
-        taps = self.connect_list if (w > 0 and not code_only) else ()
+        taps = self.connect_list if (fuse and not code_only) else ()
         lq_feat, enc_feats = self.encode(x, taps)
         logits = self.predict_logits(lq_feat)
         if code_only:
@@ -174,7 +191,27 @@ class CodeFormer(VQAutoEncoder):
             quant_feat = quant_feat.detach()
         if adain:
             quant_feat = adaptive_instance_normalization(quant_feat, lq_feat)
-        return self.decode(quant_feat, enc_feats, w), logits, lq_feat
+        return self.decode(quant_feat, enc_feats, w, fuse), logits, lq_feat
+
+
+def _fidelity(w: float | torch.Tensor | Sequence[float], batch: int, device: torch.device) -> float | torch.Tensor:
+    """A float stays a float; anything else becomes a float32 (B,) tensor on ``device``."""
+    if isinstance(w, (int, float)):
+        return float(w)
+    w = torch.as_tensor(w, dtype=torch.float32, device=device).reshape(-1)
+    if w.numel() == 1:
+        return w.expand(batch)
+    if w.numel() != batch and not _exporting():
+        raise ValueError(f'w has {w.numel()} values for a batch of {batch}')
+    return w
+
+
+def _any_positive(w: float | torch.Tensor) -> bool:
+    return bool((w > 0).any()) if isinstance(w, torch.Tensor) else w > 0
+
+
+def _exporting() -> bool:
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 def _init_transformer_weights(module: nn.Module) -> None:

@@ -87,3 +87,31 @@ def test_config_is_inferred_from_a_checkpoint(config):
     with torch.device('meta'):
         net = CodeFormer(**kwargs)
     assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == shapes
+
+
+def test_one_batch_with_a_fidelity_weight_per_sample_matches_the_recordings():
+    """Two copies of the golden face at w = 0.5 and w = 1 in one call, passed as ``weight=`` (spandrel's name)."""
+    net = build('restoration')
+    x = golden_input().repeat(2, 1, 1, 1)
+    with torch.inference_mode():
+        out, logits, _ = net(x, weight=torch.tensor([0.5, 1.0]), adain=True)
+    for i, w in enumerate((0.5, 1)):
+        np.testing.assert_array_equal(logits[i:i + 1].argmax(dim=2).numpy(), recorded(f'restoration_w{w}_adain1_idx'))
+        diff = np.abs(out[i:i + 1].numpy()[..., ::4, ::4] - recorded(f'restoration_w{w}_adain1_out'))
+        assert diff.max() < 1e-2 and diff.mean() < 5e-4, (w, diff.max(), diff.mean())
+
+
+def test_a_sample_at_zero_in_a_mixed_batch_gets_what_a_batch_at_zero_gets():
+    net = CodeFormer(dim_embd=64, n_head=4, n_layers=2, codebook_size=32, latent_size=4,
+                     connect_list=['8', '16', '32'], img_size=64, nf=32).eval()
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    with torch.inference_mode():
+        mixed = net(x, w=[0.0, 0.7, 0.0])[0]
+        zero = net(x, w=0)[0]
+        seven = net(x, w=0.7)[0]
+        single = net(x, w=torch.tensor([0.7]))[0]  # one value: the whole batch
+    torch.testing.assert_close(mixed[[0, 2]], zero[[0, 2]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(mixed[1], seven[1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(single, seven, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match='3 values for a batch of 2'):
+        net(x[:2], w=[0.1, 0.2, 0.3])

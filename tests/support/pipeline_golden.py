@@ -81,7 +81,7 @@ class GivenFaces:
         self.faces, self.seen = faces, []
         self.device, self.batch_size = 'cpu', 1
 
-    def restore_faces(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+    def restore_faces(self, crops: list[np.ndarray], w: object = None) -> list[np.ndarray]:
         self.seen.extend(crops)
         return [face.astype(np.uint16) * 257 if crop.dtype == np.uint16 else face.copy()
                 for face, crop in zip(self.faces, crops)]
