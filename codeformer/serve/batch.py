@@ -1,0 +1,123 @@
+"""Batch jobs: the uploaded files (zips unpacked) through the batch tool's own image loop
+(``codeformer.cli.images.run_images`` with ``WholeImageJob``), so results, names, errors and the report are the
+command line's; the page gets them as one zip, streamed, with ``report.json`` in it and beside it."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codeformer.cli.images import run_images
+from codeformer.cli.jobs import Result, WholeImageJob
+from codeformer.cli.log import Record, RunLog, write_report
+from codeformer.serve.models import Models, Settings, using_w
+from codeformer.serve.worker import Job, JobStopped, Worker
+from codeformer.serve.zipstream import zip_stream
+from codeformer.utils.image_io import file_kind
+from codeformer.utils.inputs import InputFile, unique_names
+
+
+@dataclass
+class Batch:
+    """Files uploaded for a batch, before it starts."""
+    id: str
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> Path:
+        return self.folder / 'in'
+
+
+class _Watched:
+    """A ``WholeImageJob`` that gives the worker a checkpoint (page tasks, Stop) before each chunk and counts."""
+
+    def __init__(self, job: WholeImageJob, batch_job: BatchJob, worker: Worker):
+        self._job, self._batch_job, self._worker = job, batch_job, worker
+
+    def marker(self, name: str) -> str:
+        return self._job.marker(name)
+
+    def result_size(self, height: int, width: int) -> tuple[int, int]:
+        return self._job.result_size(height, width)
+
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
+        self._worker.checkpoint(self._batch_job)
+        results = self._job.process(images, inputs)
+        self._batch_job.faces += sum(int(r.info.get('faces', 0)) for r in results)
+        return results
+
+
+class BatchJob(Job):
+    def __init__(self, id: str, batch: Batch, settings: Settings, models: Models, batch_size: int,
+                 max_pixels: int | None):
+        names = ', '.join(p.name for p in batch.files[:3]) + (' ...' if len(batch.files) > 3 else '')
+        super().__init__(id, 'batch', f'{len(batch.files)} files: {names}', total=len(batch.files))
+        self.batch, self.settings, self.models = batch, settings, models
+        self.batch_size, self.max_pixels = batch_size, max_pixels
+        self.out = batch.folder / 'out'
+        self.log: RunLog | None = None
+        self.report_path = batch.folder / 'report.json'
+
+    def run(self, worker: Worker) -> None:
+        files = self.batch.files
+        kinds = [file_kind(p) for p in files]
+        inputs = [InputFile(p, k or 'image', n) for p, k, n in zip(files, kinds, unique_names(files))]
+        self.log = log = RunLog(self.out, quiet=True)
+        images = []
+        for inp in inputs:
+            if inp.kind == 'video':
+                log.fail(log.add(inp), f'{inp.path}: a video: restore it in the Video tab')
+            else:
+                images.append(inp)
+        job = _Watched(WholeImageJob(self.models.enhancer(self.settings)), self, worker)
+        try:
+            with using_w(self.models.restorer, self.settings.w):
+                run_images(log, images, job, batch_size=self.batch_size, max_pixels=self.max_pixels,
+                           protected=files)
+        except JobStopped:
+            self.message = f'stopped after {self.done} of {self.total} files; the finished results are in the zip'
+            raise
+        finally:
+            self._count()
+            write_report(self.report_path, self.public_records())
+        failed = sum(1 for r in log.records if r.error)
+        self.message = f'{self.total - failed} done, {failed} failed'
+
+    def _count(self) -> None:
+        records = self.log.records if self.log else []
+        self.done = sum(1 for r in records if r.error or r.outputs)
+        self.errors = [r.error for r in records if r.error]
+
+    def status(self, position: int | None = None) -> dict:
+        if self.state == 'running':
+            self._count()
+        return super().status(position)
+
+    def _public(self, text: str) -> str:
+        """A path or message with the private folders left out: names as the user uploaded them."""
+        for folder in (self.batch.inputs, self.out):
+            text = text.replace(str(folder) + os.sep, '')
+        return text
+
+    def public_records(self) -> list[Record]:
+        records = []
+        for r in self.log.records if self.log else []:
+            records.append(Record(self._public(r.input), r.kind, [self._public(o) for o in r.outputs],
+                                  self._public(r.error) if r.error else None, [self._public(w) for w in r.warnings],
+                                  r.skipped, r.seconds, r.info))
+        return records
+
+    def zip_entries(self) -> Iterator[tuple[str, Path]]:
+        for r in self.log.records if self.log else []:
+            for out in r.outputs:
+                path = Path(out)
+                if path.is_file():
+                    yield path.relative_to(self.out).as_posix(), path
+        yield 'report.json', self.report_path
+
+    def zip(self) -> Iterator[bytes]:
+        return zip_stream(self.zip_entries())

@@ -1,0 +1,192 @@
+"""The networks of one server, loaded once and shared by every request and job: one ``FaceRestorer``, each
+detector, the parser and the background upsampler built on first use; a ``FaceEnhancer`` per combination of
+settings on top of them; and a cache of restored faces, so that changing one face's ``w`` (or the visibility, or
+which faces are ticked) runs the network only on faces it has not restored with that ``w`` yet.
+
+Only the worker thread (``codeformer.serve.worker``) calls into the networks."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from codeformer.enhancer import FaceEnhancer
+from codeformer.restorer import FaceRestorer
+from codeformer.serve.store import RequestError
+
+MAX_UPSCALE = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the page's controls choose for a restoration (everything but which faces and their own ``w``)."""
+    w: float = 0.5
+    upscale: int = 2
+    detector: str = 'retinaface_resnet50'
+    parse: bool = True
+    bg_upsampler: str | None = None
+    face_upsample: bool = False
+    visibility: float = 1.0
+
+    @classmethod
+    def from_request(cls, data: dict, defaults: Settings) -> Settings:
+        """Settings from a request's JSON, each value checked (a bad one is a one-line ``RequestError``)."""
+        from codeformer.detection import DETECTORS
+        values = asdict(defaults)
+        for key in values:
+            if key in data and data[key] is not None:
+                values[key] = data[key]
+            elif key in data and key == 'bg_upsampler':
+                values[key] = None
+        try:
+            upscale = float(values['upscale'])
+            s = cls(w=float(values['w']), upscale=int(upscale), detector=str(values['detector']),
+                    parse=bool(values['parse']), bg_upsampler=values['bg_upsampler'] or None,
+                    face_upsample=bool(values['face_upsample']), visibility=float(values['visibility']))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise RequestError(f'bad setting: {exc}') from None
+        check_w(s.w, 'w')
+        if not 0 <= s.visibility <= 1:
+            raise RequestError(f'visibility must be in [0, 1], got {s.visibility}')
+        if not upscale.is_integer() or not 1 <= upscale <= MAX_UPSCALE:
+            raise RequestError(f'upscale must be a whole number from 1 to {MAX_UPSCALE}, got {values["upscale"]}')
+        if s.detector not in DETECTORS:
+            raise RequestError(f'unknown detector {s.detector!r}; known: {", ".join(DETECTORS)}')
+        if s.bg_upsampler not in (None, 'realesrgan'):
+            raise RequestError(f'unknown background upsampler {s.bg_upsampler!r} (choose realesrgan or none)')
+        return s
+
+    def describe(self) -> str:
+        return (f'w: {self.w:g}, upscale: {self.upscale}, detector: {self.detector}, parse: {_yes(self.parse)}, '
+                f'background upsampler: {self.bg_upsampler or "none"}, face upsample: {_yes(self.face_upsample)}, '
+                f'visibility: {self.visibility:g}')
+
+    def command(self, model: str | None) -> str:
+        """The batch tool's command that gives the same result for all faces at this ``w`` and full visibility."""
+        parts = ['codeformer restore', f'-w {self.w:g}', f'-s {self.upscale}', f'--detection_model {self.detector}']
+        if not self.parse:
+            parts.append('--no_parse')
+        if self.bg_upsampler:
+            parts.append(f'--bg_upsampler {self.bg_upsampler}')
+        if self.face_upsample:
+            parts.append('--face_upsample')
+        if model:
+            parts.append(f'--model_path {model}')
+        return ' '.join(parts)
+
+
+def _yes(flag: bool) -> str:
+    return 'yes' if flag else 'no'
+
+
+def check_w(value: float, what: str) -> float:
+    if not 0 <= value <= 1:
+        raise RequestError(f'{what} must be in [0, 1] (0: quality, 1: identity), got {value}')
+    return value
+
+
+class FaceCache:
+    """A ``FaceRestorer`` that remembers its last ``capacity`` restored faces by (crop, w): the same aligned crop at
+    the same ``w`` is not sent through the network again. ``network_seconds`` adds up the time spent in it."""
+
+    def __init__(self, restorer: FaceRestorer, capacity: int = 64):
+        self._restorer = restorer
+        self._faces: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.capacity = capacity
+        self.network_seconds = 0.0
+        self.pending_w: Sequence[float] | None = None  # per-face w for a library without per-face w
+
+    def __getattr__(self, name: str):
+        return getattr(self._restorer, name)
+
+    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
+        if w is None and self.pending_w is not None:
+            w = self.pending_w
+        if isinstance(w, Sequence):
+            ws = [float(v) for v in w]
+        else:
+            ws = [float(self._restorer.w if w is None else w)] * len(faces)
+        keys = [(hashlib.blake2b(f.tobytes(), digest_size=16).digest(), f.shape, f.dtype.str, v)
+                for f, v in zip(faces, ws)]
+        missing = [i for i, k in enumerate(keys) if k not in self._faces]
+        if missing:
+            t0 = time.perf_counter()
+            done = restore_with_w(self._restorer, [faces[i] for i in missing], [ws[i] for i in missing])
+            self.network_seconds += time.perf_counter() - t0
+            for i, face in zip(missing, done):
+                self._faces[keys[i]] = face
+        out = []
+        for k in keys:
+            self._faces.move_to_end(k)
+            out.append(self._faces[k])
+        while len(self._faces) > self.capacity:
+            self._faces.popitem(last=False)
+        return out
+
+
+def _takes_w(method) -> bool:
+    try:
+        return 'w' in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def restore_with_w(restorer: FaceRestorer, faces: list[np.ndarray], ws: list[float]) -> list[np.ndarray]:
+    """``restorer.restore_faces`` with one ``w`` per face: in one call where the restorer takes per-face ``w``,
+    else in one call per distinct value."""
+    if _takes_w(restorer.restore_faces):
+        return restorer.restore_faces(faces, w=ws)
+    out: list[np.ndarray | None] = [None] * len(faces)
+    for value in sorted(set(ws)):
+        idx = [i for i, v in enumerate(ws) if v == value]
+        with using_w(restorer, value):
+            for i, face in zip(idx, restorer.restore_faces([faces[i] for i in idx])):
+                out[i] = face
+    return out
+
+
+@contextmanager
+def using_w(restorer: FaceRestorer, w: float) -> Iterator[None]:
+    """``restorer`` with its own ``w`` set to ``w`` for a while (the worker thread is its only user)."""
+    before = restorer.w
+    restorer.w = float(w)
+    try:
+        yield
+    finally:
+        restorer.w = before
+
+
+class Models:
+    """The networks of one server and the enhancers built on them."""
+
+    def __init__(self, restorer: FaceRestorer, model_name: str | None = None, min_eye_distance: float = 5.0):
+        self.restorer = restorer
+        self.cache = FaceCache(restorer)
+        self.model_name = model_name
+        self.min_eye_distance = min_eye_distance
+        self._helpers = FaceEnhancer(restorer, detection_model='mtcnn', use_parse=True, bg_upsampler='realesrgan',
+                                     progress=False)
+        self._detectors: dict[str, object] = {}
+        self._enhancers: dict[tuple, FaceEnhancer] = {}
+
+    def detector(self, name: str):
+        if name not in self._detectors:
+            self._detectors[name] = FaceEnhancer(self.restorer, detection_model=name, progress=False).detector
+        return self._detectors[name]
+
+    def enhancer(self, s: Settings, cached: bool = False) -> FaceEnhancer:
+        """The ``FaceEnhancer`` for ``s`` (``cached``: on the restorer that remembers faces, for the photo page)."""
+        key = (s.upscale, s.detector, s.parse, s.bg_upsampler, s.face_upsample, cached)
+        if key not in self._enhancers:
+            self._enhancers[key] = FaceEnhancer(
+                self.cache if cached else self.restorer, upscale=s.upscale, detection_model=self.detector(s.detector),
+                use_parse=s.parse, parser=self._helpers.parser if s.parse else None,
+                bg_upsampler=self._helpers.bg_upsampler if s.bg_upsampler else None, face_upsample=s.face_upsample,
+                min_eye_distance=self.min_eye_distance, progress=False)
+        return self._enhancers[key]

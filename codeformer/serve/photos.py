@@ -1,0 +1,178 @@
+"""The one-photo page: an upload decoded once, its faces detected once per detector (cached), and restorations
+made from them with a ``w`` for all faces and for each, the ticked faces only, blended with the photo by the
+visibility. The result is the batch tool's own (same ``FaceEnhancer``, same PNG encoder) with the parameters in a
+PNG text chunk. The functions here that run networks are called on the worker thread."""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from codeformer import __version__
+from codeformer.limits import enhanced_size
+from codeformer.serve.models import Models, Settings, _takes_w, check_w
+from codeformer.serve.pngtext import add_text
+from codeformer.serve.store import RequestError
+from codeformer.utils.image_io import check_pixels, decode_image, max_value, read_file, split_channels
+
+THUMB_PAD = 0.25  # a face's thumbnail: its box and this much of its size around it
+
+
+@dataclass
+class Rendered:
+    """The latest restoration of a photo."""
+    version: int
+    png: bytes
+    parameters: str
+    faces: dict[int, tuple[np.ndarray, np.ndarray]]  # face index -> (aligned crop, restored face)
+
+
+@dataclass
+class Photo:
+    id: str
+    name: str
+    path: Path
+    image: np.ndarray | None = None
+    original_png: bytes = b''
+    detector: str | None = None
+    faces: list = field(default_factory=list)  # as detected, in the photo's pixels
+    backgrounds: dict[tuple, np.ndarray] = field(default_factory=dict)  # the result without faces, per settings
+    latest: Rendered | None = None
+    version: int = 0
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem or 'photo'
+
+
+class PhotoStore:
+    """The uploads of this server, the most recent ``capacity`` kept (older ones are forgotten, files removed)."""
+
+    def __init__(self, capacity: int = 16):
+        self.capacity = capacity
+        self._photos: OrderedDict[str, Photo] = OrderedDict()
+
+    def add(self, photo: Photo) -> None:
+        self._photos[photo.id] = photo
+        while len(self._photos) > self.capacity:
+            _, old = self._photos.popitem(last=False)
+            old.path.unlink(missing_ok=True)
+
+    def get(self, token: str) -> Photo:
+        photo = self._photos.get(token)
+        if photo is None:
+            raise RequestError('no such photo (the server forgets old uploads and all uploads when it stops)', 404)
+        self._photos.move_to_end(token)
+        return photo
+
+
+def load(photo: Photo, max_pixels: int | None) -> dict:
+    """Decode the upload (measured from its header first) and keep a PNG of it for the page."""
+    data = read_file(photo.path)
+    image = decode_image(data, photo.name)
+    if max_pixels is not None:
+        check_pixels(photo.name, image.shape[1], image.shape[0], max_pixels)
+    photo.image = image
+    ok, png = cv2.imencode('.png', image)
+    photo.original_png = png.tobytes()
+    return {'width': image.shape[1], 'height': image.shape[0]}
+
+
+def detect(models: Models, photo: Photo, detector: str) -> list[dict]:
+    """The photo's faces for ``detector``, detected once (then cached)."""
+    if photo.detector != detector:
+        bgr = split_channels(photo.image)[0]
+        photo.faces = models.enhancer(Settings(detector=detector, parse=False), cached=True).detect(bgr)
+        photo.detector = detector
+    return faces_info(photo)
+
+
+def faces_info(photo: Photo) -> list[dict]:
+    out = []
+    for i, face in enumerate(photo.faces):
+        x0, y0, x1, y1 = (float(v) for v in face.box)
+        out.append({'index': i, 'number': i + 1, 'box': [round(v, 1) for v in (x0, y0, x1, y1)],
+                    'size': round(max(x1 - x0, y1 - y0), 1), 'score': round(float(face.score), 3)})
+    return out
+
+
+def thumbnail(photo: Photo, index: int) -> np.ndarray:
+    """The face's box (with some margin) cut from the photo, before any restoration."""
+    if not 0 <= index < len(photo.faces):
+        raise RequestError(f'no face {index + 1} in {photo.name}', 404)
+    h, w = photo.image.shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in photo.faces[index].box)
+    pad = THUMB_PAD * max(x1 - x0, y1 - y0)
+    xa, ya = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+    xb, yb = min(w, int(np.ceil(x1 + pad))), min(h, int(np.ceil(y1 + pad)))
+    return photo.image[ya:max(yb, ya + 1), xa:max(xb, xa + 1)]
+
+
+def blend(restored: np.ndarray, original: np.ndarray, visibility: float) -> np.ndarray:
+    """``visibility`` of the restored image over the original (both the result's size and dtype), rounded."""
+    if visibility >= 1:
+        return restored
+    mixed = restored.astype(np.float32) * visibility + original.astype(np.float32) * (1 - visibility)
+    return np.clip(np.round(mixed), 0, max_value(restored.dtype)).astype(restored.dtype)
+
+
+def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w: dict[int, float],
+           max_pixels: int | None) -> dict:
+    """Restore the ``chosen`` faces (indices into the detected faces) of ``photo`` with ``s`` and the per-face
+    ``face_w``; keep the result as ``photo.latest``. Returns what the page shows of it."""
+    t0 = time.perf_counter()
+    enhancer = models.enhancer(s, cached=True)
+    h, w = photo.image.shape[:2]
+    out_h, out_w = enhanced_size(enhancer, h, w)
+    check_pixels(photo.name, out_w, out_h, max_pixels, 'the result')
+    detect(models, photo, s.detector)
+    if any(not 0 <= i < len(photo.faces) for i in chosen):
+        raise RequestError(f'{photo.name}: no such face (the photo has {len(photo.faces)})')
+    chosen = sorted(set(chosen))
+    ws = [check_w(float(face_w.get(i, s.w)), f'w of face {i + 1}') for i in chosen]
+    faces = [photo.faces[i] for i in chosen]
+    network0 = models.cache.network_seconds
+    if _takes_w(enhancer.enhance_batch):
+        result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws])[0]
+    else:  # until the library takes a w per face: the cache hands each face its own
+        models.cache.pending_w = ws
+        try:
+            result = enhancer.enhance_batch([photo.image], faces=[faces])[0]
+        finally:
+            models.cache.pending_w = None
+    network = models.cache.network_seconds - network0
+    final = result.restored_img
+    if s.visibility < 1:
+        key = (s.upscale, s.bg_upsampler)
+        if key not in photo.backgrounds:  # the same pipeline with no face: the photo as the result shows it
+            photo.backgrounds[key] = enhancer.enhance_batch([photo.image], faces=[[]])[0].restored_img
+        final = blend(final, photo.backgrounds[key], s.visibility)
+    parameters = describe(photo, s, chosen, ws, models.model_name)
+    ok, png = cv2.imencode('.png', final)  # as the batch tool writes it (codeformer.utils.image_io.write_image)
+    if not ok:
+        raise RequestError(f'{photo.name}: cannot encode the result as PNG')
+    photo.version += 1
+    photo.latest = Rendered(photo.version, add_text(png.tobytes(), 'parameters', parameters), parameters,
+                            {i: (crop, face) for i, crop, face in zip(chosen, result.cropped_faces,
+                                                                     result.restored_faces)})
+    return {'version': photo.version, 'width': final.shape[1], 'height': final.shape[0], 'parameters': parameters,
+            'restored': chosen, 'faces': faces_info(photo),
+            'seconds': {'network': round(network, 4), 'total': round(time.perf_counter() - t0, 4)}}
+
+
+def describe(photo: Photo, s: Settings, chosen: list[int], ws: list[float], model: str | None) -> str:
+    """The parameters line written into the PNG (key ``parameters``, as AUTOMATIC1111 writes its infotext)."""
+    n = len(photo.faces)
+    text = f'CodeFormer face restoration; {s.describe()}; '
+    text += f'faces: {", ".join(str(i + 1) for i in chosen) or "none"} of {n}'
+    own = [f'face {i + 1} w: {v:g}' for i, v in zip(chosen, ws) if v != s.w]
+    if own:
+        text += '; ' + ', '.join(own)
+    text += f'; model: {model or "released"}; codeformer {__version__}; source: {photo.name}'
+    if len(chosen) == n and not own and s.visibility == 1:
+        text += f'; same as: {s.command(model)}'
+    return text

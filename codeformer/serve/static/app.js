@@ -1,0 +1,423 @@
+// The page of `codeformer serve`: plain JavaScript, no build step, nothing fetched from elsewhere.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const state = { info: null, photo: null, faces: [], version: 0, seq: 0, video: null, jobs: {}, batch: null };
+window.cfTimings = [];  // {released, shown, network}: read by benchmarks/bench_serve.py
+
+function say(text, error = false) {
+  $('status').textContent = text;
+  $('status').className = error ? 'error' : '';
+}
+
+async function api(method, url, body, headers = {}) {
+  const response = await fetch(url, { method, body, headers });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (!response.ok) throw new Error((data && data.error) || `${response.status} ${response.statusText}`);
+  return data;
+}
+const postJSON = (url, data) => api('POST', url, JSON.stringify(data), { 'Content-Type': 'application/json' });
+const upload = (url, file) => api('POST', `${url}${url.includes('?') ? '&' : '?'}name=${encodeURIComponent(file.name)}`,
+  file, { 'Content-Type': 'application/octet-stream' });
+
+function loaded(img, src) {  // resolves once the image shows ``src``
+  return new Promise((resolve, reject) => {
+    img.onload = () => resolve();
+    img.onerror = () => reject(new Error('the image could not be loaded'));
+    img.src = src;
+  });
+}
+
+// -- tabs ---------------------------------------------------------------------------------------------------------
+for (const tab of document.querySelectorAll('.tab')) {
+  tab.addEventListener('click', () => {
+    for (const other of document.querySelectorAll('.tab')) {
+      other.setAttribute('aria-selected', String(other === tab));
+      $(`tab-${other.dataset.tab}`).hidden = other !== tab;
+    }
+  });
+}
+
+function dropZone(zone, input, handle) {
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    if (e.dataTransfer.files.length) handle([...e.dataTransfer.files]);
+  });
+  input.addEventListener('change', () => { if (input.files.length) handle([...input.files]); });
+}
+
+// -- settings (the photo tab's controls; batch and video use them too) ---------------------------------------------
+function settings() {
+  return {
+    w: Number($('w').value), visibility: Number($('visibility').value), upscale: Number($('upscale').value),
+    detector: $('detector').value, parse: $('parse').checked, bg_upsampler: $('bg-upsampler').value || null,
+    face_upsample: $('face-upsample').checked,
+  };
+}
+
+function slider(id, digits, onRelease) {  // the label follows while dragging; the work starts on release
+  const input = $(id), out = $(`${id}-value`);
+  const show = () => { out.textContent = Number(input.value).toFixed(digits); };
+  input.addEventListener('input', show);
+  input.addEventListener('change', () => { show(); onRelease(); });
+  show();
+}
+
+async function init() {
+  state.info = await api('GET', '/api/info');
+  const d = state.info.defaults;
+  for (let s = 1; s <= 8; s++) $('upscale').add(new Option(`${s}x`, s));
+  $('upscale').value = d.upscale;
+  for (const name of state.info.detectors) $('detector').add(new Option(name, name));
+  $('detector').value = d.detector;
+  $('w').value = d.w;
+  $('parse').checked = d.parse;
+  $('visibility').value = d.visibility;
+  slider('w', 2, () => restore(true));
+  slider('visibility', 2, () => restore(true));
+  slider('min-size', 0, applySizeFilter);
+  for (const id of ['upscale', 'parse', 'bg-upsampler', 'face-upsample']) $(id).addEventListener('change', () => restore());
+  $('detector').addEventListener('change', redetect);
+  $('compare').addEventListener('input', () => compare('photo-after', $('compare').value));
+  $('video-compare-slider').addEventListener('input', () => compare('video-after', $('video-compare-slider').value));
+  dropZone($('photo-drop'), $('photo-input'), (files) => openPhoto(files[0]));
+  dropZone($('batch-drop'), $('batch-input'), addToBatch);
+  dropZone($('video-drop'), $('video-input'), (files) => openVideo(files[0]));
+  $('batch-start').addEventListener('click', startBatch);
+  $('batch-stop').addEventListener('click', () => stopJob(state.batch && state.batch.job));
+  $('video-start').addEventListener('click', startVideo);
+  $('video-stop').addEventListener('click', () => stopJob(state.video && state.video.job));
+  slider('video-frame', 0, previewFrame);
+  setInterval(pollJobs, 700);
+  document.body.dataset.ready = '1';
+}
+
+function compare(afterId, percent) {
+  $(afterId).style.clipPath = `inset(0 0 0 ${percent}%)`;
+}
+
+// -- one photo ----------------------------------------------------------------------------------------------------
+async function openPhoto(file) {
+  say(`Uploading ${file.name} and looking for faces ...`);
+  try {
+    const data = await upload(`/api/photos?detector=${encodeURIComponent($('detector').value)}`, file);
+    state.photo = data;
+    state.version = 0;
+    await loaded($('photo-before'), `/api/photos/${data.id}/original.png`);
+    $('photo-after').removeAttribute('src');
+    $('photo-compare').hidden = false;
+    $('photo-compare-label').hidden = false;
+    $('photo-empty').hidden = true;
+    showFaces(data.faces);
+    await restore();
+  } catch (e) { say(e.message, true); }
+}
+
+async function redetect() {
+  if (!state.photo) return;
+  say('Looking for faces ...');
+  try {
+    const data = await api('POST', `/api/photos/${state.photo.id}/detect?detector=${encodeURIComponent($('detector').value)}`);
+    showFaces(data.faces);
+    await restore();
+  } catch (e) { say(e.message, true); }
+}
+
+function showFaces(faces) {
+  state.faces = faces;
+  const maxSize = Math.max(64, ...faces.map((f) => Math.ceil(f.size)));
+  $('min-size').max = maxSize;
+  const list = $('faces');
+  list.textContent = '';
+  for (const face of faces) {
+    const card = document.createElement('div');
+    card.className = 'face';
+    card.dataset.index = face.index;
+    card.innerHTML = `
+      <label><input type="checkbox" class="use" checked> Face ${face.number} <span class="small">${Math.round(face.size)} px</span></label>
+      <div class="compare"><img class="before thumb" alt="face ${face.number} before">
+        <img class="after" alt="face ${face.number} restored" hidden></div>
+      <input type="range" class="face-compare" min="0" max="100" value="50" title="before / after" hidden>
+      <label><input type="checkbox" class="own-w"> Own w <output class="face-w-value">${Number($('w').value).toFixed(2)}</output></label>
+      <input type="range" class="face-w" min="0" max="1" step="0.01" value="${$('w').value}" disabled>`;
+    card.querySelector('img.before').src = `/api/photos/${state.photo.id}/faces/${face.index}/thumb.png`;
+    card.querySelector('.use').addEventListener('change', () => { markFaces(); restore(true); });
+    const own = card.querySelector('.own-w'), fw = card.querySelector('.face-w');
+    own.addEventListener('change', () => { fw.disabled = !own.checked; restore(true); });
+    fw.addEventListener('input', () => { card.querySelector('.face-w-value').textContent = Number(fw.value).toFixed(2); });
+    fw.addEventListener('change', () => restore(true));
+    const cmp = card.querySelector('.face-compare');
+    cmp.addEventListener('input', () => { card.querySelector('img.after').style.clipPath = `inset(0 0 0 ${cmp.value}%)`; });
+    list.appendChild(card);
+  }
+  applySizeFilter(false);
+  drawBoxes();
+}
+
+function faceCards() { return [...document.querySelectorAll('#faces .face')]; }
+
+function applySizeFilter(run = true) {
+  const min = Number($('min-size').value);
+  for (const card of faceCards()) {
+    const face = state.faces[Number(card.dataset.index)];
+    card.querySelector('.use').checked = face.size >= min;
+  }
+  markFaces();
+  if (run) restore(true);
+}
+
+function markFaces() {
+  for (const card of faceCards()) card.classList.toggle('off', !card.querySelector('.use').checked);
+  drawBoxes();
+}
+
+function drawBoxes() {
+  const boxes = $('boxes');
+  boxes.textContent = '';
+  if (!state.photo) return;
+  const W = state.photo.width, H = state.photo.height;
+  for (const card of faceCards()) {
+    const face = state.faces[Number(card.dataset.index)];
+    const [x0, y0, x1, y1] = face.box;
+    const box = document.createElement('div');
+    box.className = 'box' + (card.querySelector('.use').checked ? '' : ' off');
+    Object.assign(box.style, { left: `${100 * x0 / W}%`, top: `${100 * y0 / H}%`,
+      width: `${100 * (x1 - x0) / W}%`, height: `${100 * (y1 - y0) / H}%` });
+    box.innerHTML = `<span>${face.number}</span>`;
+    boxes.appendChild(box);
+  }
+}
+
+function choice() {
+  const faces = [], faceW = {};
+  for (const card of faceCards()) {
+    const index = Number(card.dataset.index);
+    if (!card.querySelector('.use').checked) continue;
+    faces.push(index);
+    if (card.querySelector('.own-w').checked) faceW[index] = Number(card.querySelector('.face-w').value);
+  }
+  return { faces, face_w: faceW };
+}
+
+async function restore(timed = false) {
+  if (!state.photo) return;
+  const released = performance.now();
+  const mine = ++state.seq;
+  const photo = state.photo;
+  for (const card of faceCards()) {  // a face without its own w follows the w for all
+    if (!card.querySelector('.own-w').checked) {
+      card.querySelector('.face-w').value = $('w').value;
+      card.querySelector('.face-w-value').textContent = Number($('w').value).toFixed(2);
+    }
+  }
+  $('photo-compare').classList.add('busy');
+  say('Restoring ...');
+  try {
+    const r = await postJSON(`/api/photos/${photo.id}/restore`, { settings: settings(), ...choice() });
+    if (mine !== state.seq) return;  // a newer request is on its way
+    await loaded($('photo-after'), `/api/photos/${photo.id}/result.png?v=${r.version}`);
+    if (mine !== state.seq) return;
+    const shown = performance.now();
+    compare('photo-after', $('compare').value);
+    for (const card of faceCards()) {
+      const index = Number(card.dataset.index), img = card.querySelector('img.after');
+      const done = r.restored.includes(index);
+      img.hidden = !done;
+      card.querySelector('.face-compare').hidden = !done;
+      if (done) {
+        img.src = `/api/photos/${photo.id}/faces/${index}/restored.png?v=${r.version}`;
+        card.querySelector('img.before').src = `/api/photos/${photo.id}/faces/${index}/crop.png?v=${r.version}`;
+        img.style.clipPath = `inset(0 0 0 ${card.querySelector('.face-compare').value}%)`;
+      }
+    }
+    const dl = $('download');
+    dl.href = `/api/photos/${photo.id}/result.png?v=${r.version}&download=1`;
+    dl.setAttribute('download', `${photo.name.replace(/\.[^.]*$/, '')}_restored.png`);
+    dl.classList.remove('disabled');
+    dl.removeAttribute('aria-disabled');
+    $('parameters').textContent = r.parameters;
+    state.version = r.version;
+    if (timed) window.cfTimings.push({ released, shown, network: r.seconds.network * 1000, server: r.seconds.total * 1000 });
+    document.body.dataset.photoVersion = String(r.version);
+    say(`${r.restored.length} of ${state.faces.length} faces restored (${r.width}x${r.height}).`);
+  } catch (e) {
+    if (mine === state.seq) say(e.message, true);
+  } finally {
+    if (mine === state.seq) $('photo-compare').classList.remove('busy');
+  }
+}
+
+// -- jobs ---------------------------------------------------------------------------------------------------------
+function describeJob(j) {
+  let text = `${j.kind} ${j.name}: ${j.state}`;
+  if (j.state === 'queued' && j.position) text += ` (${j.position - 1} ahead)`;
+  if (j.total) text += `, ${j.done} of ${j.total}`;
+  if (j.state === 'running') {
+    text += `, ${j.faces_per_s.toFixed(2)} faces/s`;
+    if (j.seconds_left !== null) text += `, ${Math.ceil(j.seconds_left)} s left`;
+  }
+  if (j.stopping) text += ' (stopping)';
+  if (j.message) text += `: ${j.message}`;
+  return text;
+}
+
+async function pollJobs() {
+  let jobs;
+  try { jobs = await api('GET', '/api/jobs'); } catch (e) { return; }
+  const active = jobs.filter((j) => j.state === 'queued' || j.state === 'running');
+  $('queue-summary').textContent = active.length ? `queue: ${active.length} job${active.length > 1 ? 's' : ''}` : 'queue: empty';
+  const list = $('queue');
+  list.textContent = '';
+  for (const j of jobs) {
+    const li = document.createElement('li');
+    li.textContent = describeJob(j);
+    li.dataset.state = j.state;
+    list.appendChild(li);
+  }
+  for (const j of jobs) {
+    if (state.batch && state.batch.job === j.id) showBatch(j);
+    if (state.video && state.video.job === j.id) showVideoJob(j);
+  }
+}
+
+async function stopJob(id) {
+  if (!id) return;
+  try { await api('POST', `/api/jobs/${id}/stop`); pollJobs(); } catch (e) { say(e.message, true); }
+}
+
+// -- batch --------------------------------------------------------------------------------------------------------
+async function addToBatch(files) {
+  try {
+    if (!state.batch || state.batch.job) {
+      state.batch = { id: (await api('POST', '/api/batches')).id, job: null, files: [] };
+      $('batch-files').textContent = '';
+      $('batch-errors').textContent = '';
+      $('batch-zip').hidden = $('batch-report').hidden = true;
+      $('batch-progress').hidden = true;
+      $('batch-state').textContent = '';
+    }
+    for (const file of files) {
+      say(`Uploading ${file.name} ...`);
+      const r = await upload(`/api/batches/${state.batch.id}/files`, file);
+      for (const name of r.added) {
+        const li = document.createElement('li');
+        li.textContent = name;
+        $('batch-files').appendChild(li);
+      }
+    }
+    say(`${$('batch-files').children.length} files ready.`);
+    $('batch-start').disabled = false;
+  } catch (e) { say(e.message, true); }
+}
+
+async function startBatch() {
+  if (!state.batch || state.batch.job) return;
+  try {
+    const s = settings();
+    delete s.visibility;
+    const j = await postJSON(`/api/batches/${state.batch.id}/start`, { settings: s });
+    state.batch.job = j.id;
+    $('batch-start').disabled = true;
+    $('batch-stop').disabled = false;
+    $('batch-progress').hidden = false;
+    showBatch(j);
+  } catch (e) { say(e.message, true); }
+}
+
+function showBatch(j) {
+  $('batch-progress').max = Math.max(1, j.total);
+  $('batch-progress').value = j.done;
+  $('batch-state').textContent = describeJob(j);
+  $('batch-state').dataset.state = j.state;
+  const errors = $('batch-errors');
+  if (errors.children.length !== j.errors.length) {
+    errors.textContent = '';
+    for (const line of j.errors) {
+      const li = document.createElement('li');
+      li.textContent = line;
+      errors.appendChild(li);
+    }
+  }
+  if (j.state !== 'queued' && j.state !== 'running') {
+    $('batch-stop').disabled = true;
+    $('batch-zip').href = `/api/jobs/${j.id}/results.zip`;
+    $('batch-report').href = `/api/jobs/${j.id}/report.json`;
+    $('batch-zip').hidden = $('batch-report').hidden = false;
+  }
+}
+
+// -- video --------------------------------------------------------------------------------------------------------
+async function openVideo(file) {
+  say(`Uploading ${file.name} ...`);
+  try {
+    const v = await upload('/api/videos', file);
+    state.video = { ...v, job: null };
+    $('video-info').textContent = `${v.name}: ${v.width}x${v.height}, ${v.frames} frames at ${v.fps} fps`;
+    const slider = $('video-frame');
+    slider.max = v.frames - 1;
+    slider.value = 0;
+    slider.disabled = false;
+    $('video-frame-value').textContent = '0';
+    $('video-start').disabled = false;
+    $('video-download').hidden = true;
+    $('video-state').textContent = '';
+    await previewFrame();
+  } catch (e) { say(e.message, true); }
+}
+
+async function previewFrame() {
+  const v = state.video;
+  if (!v) return;
+  const index = Number($('video-frame').value);
+  const mine = ++state.seq;
+  say(`Restoring frame ${index} ...`);
+  try {
+    const r = await postJSON(`/api/videos/${v.id}/preview`, { index, settings: settings() });
+    if (mine !== state.seq) return;
+    await loaded($('video-before'), `/api/videos/${v.id}/preview/before.png?i=${index}&n=${mine}`);
+    await loaded($('video-after'), `/api/videos/${v.id}/preview/after.png?i=${index}&n=${mine}`);
+    $('video-compare').hidden = false;
+    $('video-compare-label').hidden = false;
+    compare('video-after', $('video-compare-slider').value);
+    document.body.dataset.previewFrame = String(index);
+    say(`Frame ${index}: ${r.faces} face${r.faces === 1 ? '' : 's'} restored.`);
+  } catch (e) { if (mine === state.seq) say(e.message, true); }
+}
+
+async function startVideo() {
+  const v = state.video;
+  if (!v) return;
+  try {
+    const s = settings();
+    delete s.visibility;
+    const j = await postJSON(`/api/videos/${v.id}/start`, { settings: s });
+    v.job = j.id;
+    $('video-start').disabled = true;
+    $('video-stop').disabled = false;
+    $('video-progress').hidden = false;
+    showVideoJob(j);
+  } catch (e) { say(e.message, true); }
+}
+
+function showVideoJob(j) {
+  $('video-progress').max = Math.max(1, j.total);
+  $('video-progress').value = j.done;
+  $('video-state').textContent = describeJob(j);
+  $('video-state').dataset.state = j.state;
+  if (j.state !== 'queued' && j.state !== 'running') {
+    $('video-stop').disabled = true;
+    $('video-start').disabled = false;
+    if (j.download) {
+      $('video-download').href = `/api/jobs/${j.id}/video.mp4`;
+      $('video-download').textContent = j.partial ? 'Download what was done (partial video)' : 'Download video';
+      $('video-download').hidden = false;
+    }
+  }
+}
+
+init().catch((e) => say(`The page could not start: ${e.message}`, true));

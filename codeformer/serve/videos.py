@@ -1,0 +1,161 @@
+"""The video page: one frame picked with a slider and restored as a preview, then the whole video as a job through
+the batch tool's video loop (``codeformer.video_runner.restore_video``), which Stop ends the way Ctrl-C does: the
+frames done so far are kept as a playable ``.partial.mp4``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from codeformer.errors import CodeformerError
+from codeformer.limits import enhanced_size
+from codeformer.serve.models import Models, Settings, using_w
+from codeformer.serve.store import RequestError
+from codeformer.serve.worker import Job, Worker
+from codeformer.utils.image_io import check_pixels
+from codeformer.utils.inputs import InputFile
+from codeformer.video import Frame, VideoReader
+from codeformer.video_runner import Stopped, VideoOptions, output_path, restore_video
+
+
+@dataclass
+class Video:
+    id: str
+    name: str
+    path: Path
+    folder: Path
+    width: int = 0
+    height: int = 0
+    frames: int = 0
+    fps: float = 0.0
+    duration: float | None = None
+    preview: dict[str, bytes] = field(default_factory=dict)  # 'before', 'after': PNGs of the latest preview
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem or 'video'
+
+
+def probe(video: Video, max_pixels: int | None) -> dict:
+    """Open the upload as a video (a ``VideoError`` names it and the cause) and measure it."""
+    try:
+        reader = VideoReader(video.path)
+    except CodeformerError as exc:
+        raise RequestError(str(exc).replace(str(video.path), video.name)) from None
+    try:
+        info = reader.info
+        check_pixels(video.name, info.width, info.height, max_pixels, 'each frame')
+        video.width, video.height, video.frames = info.width, info.height, max(1, info.frames)
+        video.fps, video.duration = float(info.fps), info.duration
+    finally:
+        reader.close()
+    return describe(video)
+
+
+def describe(video: Video) -> dict:
+    return {'id': video.id, 'name': video.name, 'width': video.width, 'height': video.height,
+            'frames': video.frames, 'fps': round(video.fps, 3), 'duration': video.duration}
+
+
+def frame_at(video: Video, index: int) -> np.ndarray:
+    """Frame ``index`` (counted at the video's frame rate from its start), upright: the container is sought to the
+    key frame before it, then decoded up to it; past the end, the last frame."""
+    reader = VideoReader(video.path)
+    try:
+        t = index / video.fps if video.fps else 0.0
+        v = reader.video
+        if t > 1 and v.time_base:
+            reader.container.seek(int((t + reader.start_seconds) / v.time_base), stream=v, backward=True)
+        last = None
+        for item in reader:
+            if isinstance(item, Frame):
+                last = item.image
+                if item.time >= t - 0.5 / max(video.fps, 1e-3):
+                    break
+        if last is None:
+            raise RequestError(f'{video.name}: no frame could be decoded near {t:.2f} s')
+        return last
+    finally:
+        reader.close()
+
+
+def preview(models: Models, video: Video, index: int, s: Settings, max_pixels: int | None) -> dict:
+    """Restore one frame with the settings (all faces): the before and after PNGs are kept for the page."""
+    frame = frame_at(video, index)
+    enhancer = models.enhancer(s, cached=True)
+    out_h, out_w = enhanced_size(enhancer, *frame.shape[:2])
+    check_pixels(video.name, out_w, out_h, max_pixels, 'each restored frame')
+    with using_w(models.restorer, s.w):
+        result = enhancer.enhance_batch([frame])[0]
+    before = cv2.resize(frame, (result.restored_img.shape[1], result.restored_img.shape[0]),
+                        interpolation=cv2.INTER_LINEAR)
+    video.preview = {'before': _png(before), 'after': _png(result.restored_img)}
+    return {'index': index, 'faces': len(result.faces), 'width': out_w, 'height': out_h}
+
+
+def _png(img: np.ndarray) -> bytes:
+    ok, png = cv2.imencode('.png', img)
+    return png.tobytes()
+
+
+class _Watched:
+    """The job's ``FaceEnhancer`` with a worker checkpoint (page tasks, Stop) before each detection and each batch
+    of frames, and the frames and faces counted for the progress bar."""
+
+    def __init__(self, enhancer, job: VideoJob, worker: Worker):
+        self._enhancer, self._job, self._worker = enhancer, job, worker
+
+    def __getattr__(self, name: str):
+        return getattr(self._enhancer, name)
+
+    def detect(self, *args, **kwargs):
+        self._worker.checkpoint(self._job)
+        return self._enhancer.detect(*args, **kwargs)
+
+    def enhance_batch(self, images, *args, **kwargs):
+        self._worker.checkpoint(self._job)
+        results = self._enhancer.enhance_batch(images, *args, **kwargs)
+        self._job.done += len(images)
+        self._job.faces += sum(len(r.faces) for r in results)
+        return results
+
+
+class VideoJob(Job):
+    def __init__(self, id: str, video: Video, settings: Settings, models: Models, batch_size: int,
+                 max_pixels: int | None):
+        super().__init__(id, 'video', video.name, total=video.frames)
+        self.video, self.settings, self.models = video, settings, models
+        self.options = VideoOptions(batch_size=batch_size, max_pixels=max_pixels)
+        self.result: Path | None = None
+        self.partial = False
+
+    def run(self, worker: Worker) -> None:
+        out = self.video.folder / 'out'
+        out.mkdir(exist_ok=True)
+        inp = InputFile(self.video.path, 'video', self.video.stem)
+        enhancer = _Watched(self.models.enhancer(self.settings), self, worker)
+        try:
+            with using_w(self.models.restorer, self.settings.w):
+                info = restore_video(inp, output_path(out, inp.name), enhancer, self.options, quiet=True,
+                                     warn=lambda message: self.errors.append(self._public(message)))
+        except Stopped as exc:
+            self.result, self.partial = exc.partial, exc.partial is not None
+            self.message = self._public(str(exc))
+            if exc.interrupted is not None:
+                raise exc.interrupted from None
+            self.state = 'failed'
+            return
+        self.result = output_path(out, inp.name)
+        self.done = info.get('frames', self.done)
+        self.message = f'{info.get("frames_written", 0)} frames, {info.get("faces", 0)} faces'
+
+    def _public(self, text: str) -> str:
+        return text.replace(str(self.video.path), self.video.name)
+
+    def status(self, position: int | None = None) -> dict:
+        data = super().status(position)
+        data['download'] = self.result is not None and self.result.exists()
+        data['partial'] = self.partial
+        return data

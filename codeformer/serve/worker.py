@@ -1,0 +1,155 @@
+"""The one thread that runs networks: short tasks from the page (detect, restore a photo, preview a video frame)
+and long jobs (a batch, a video) one at a time, from a queue the page shows.
+
+Short tasks go first: a running job calls ``checkpoint`` between its steps, which runs the tasks waiting then and
+stops the job (raising ``JobStopped``) when Stop was pressed. A request never runs a network itself: it hands the
+work here and awaits the ``Future``."""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from codeformer.errors import CodeformerError
+
+
+class JobStopped(KeyboardInterrupt):
+    """Stop was pressed: raised in the worker at the job's next checkpoint. A ``KeyboardInterrupt``, so the batch and
+    video loops stop the way they stop on Ctrl-C (only complete files, a playable partial video)."""
+
+
+@dataclass
+class Job:
+    """A long piece of work and what the page shows of it."""
+    id: str
+    kind: str  # 'batch' or 'video'
+    name: str
+    total: int = 0  # images or frames
+    done: int = 0
+    faces: int = 0
+    state: str = 'queued'  # queued, running, done, stopped, failed
+    message: str = ''
+    errors: list[str] = field(default_factory=list)
+    started: float | None = None
+    finished: float | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, worker: Worker) -> None:  # pragma: no cover - each kind has its own
+        raise NotImplementedError
+
+    def status(self, position: int | None = None) -> dict:
+        elapsed = ((self.finished or time.monotonic()) - self.started) if self.started else 0.0
+        rate = self.done / elapsed if elapsed > 0 and self.done else 0.0
+        left = (self.total - self.done) / rate if rate and self.total and self.state == 'running' else None
+        return {'id': self.id, 'kind': self.kind, 'name': self.name, 'state': self.state, 'total': self.total,
+                'done': self.done, 'faces': self.faces, 'faces_per_s': round(self.faces / elapsed, 3) if elapsed else 0,
+                'seconds': round(elapsed, 2), 'seconds_left': None if left is None else round(left, 1),
+                'message': self.message, 'errors': list(self.errors), 'position': position,
+                'stopping': self.stop.is_set() and self.state in ('queued', 'running')}
+
+
+class Worker:
+    """The network thread."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._tasks: collections.deque[tuple[Future, Callable, tuple]] = collections.deque()
+        self._queue: collections.deque[Job] = collections.deque()
+        self.jobs: dict[str, Job] = {}
+        self.current: Job | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name='codeformer-worker', daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable, *args) -> Future:
+        """Run ``fn(*args)`` on the worker, before any further step of a job; its result or exception in a Future."""
+        future: Future = Future()
+        with self._cond:
+            self._tasks.append((future, fn, args))
+            self._cond.notify()
+        return future
+
+    def submit(self, job: Job) -> None:
+        with self._cond:
+            self.jobs[job.id] = job
+            self._queue.append(job)
+            self._cond.notify()
+
+    def stop(self, job: Job) -> None:
+        """Stop ``job``: at once if it is waiting, at its next checkpoint if it runs."""
+        with self._cond:
+            job.stop.set()
+            if job in self._queue:
+                self._queue.remove(job)
+                job.state, job.message = 'stopped', 'stopped before it started'
+
+    def queue_position(self, job: Job) -> int | None:
+        """0 for the running job, 1.. for those waiting, None for finished ones."""
+        with self._cond:
+            if job is self.current:
+                return 0
+            return self._queue.index(job) + 1 if job in self._queue else None
+
+    def checkpoint(self, job: Job | None = None) -> None:
+        """Run the waiting tasks; raise ``JobStopped`` if ``job`` is to stop. Called by jobs between steps."""
+        self._run_tasks()
+        if job is not None and job.stop.is_set():
+            raise JobStopped()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            for job in self._queue:
+                job.stop.set()
+            if self.current is not None:
+                self.current.stop.set()
+            self._cond.notify()
+        self._thread.join(timeout=30)
+
+    def _run_tasks(self) -> None:
+        while True:
+            with self._cond:
+                if not self._tasks:
+                    return
+                future, fn, args = self._tasks.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001  (handed to the request that waits for it)
+                if not isinstance(exc, CodeformerError | MemoryError):
+                    traceback.print_exception(exc)
+                future.set_exception(exc)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._tasks or self._queue or self._closed):
+                    self._cond.wait()
+                if self._closed:
+                    return
+                job = self._queue.popleft() if self._queue and not self._tasks else None
+                self.current = job
+            if job is None:
+                self._run_tasks()
+                continue
+            job.state, job.started = 'running', time.monotonic()
+            try:
+                job.run(self)
+                if job.state == 'running':
+                    job.state = 'done'
+            except JobStopped:
+                job.state = 'stopped'
+                job.message = job.message or 'stopped; the results finished so far are kept'
+            except Exception as exc:  # noqa: BLE001  (the job fails, the server goes on)
+                if not isinstance(exc, CodeformerError):
+                    traceback.print_exception(exc)
+                job.state, job.message = 'failed', str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            finally:
+                job.finished = time.monotonic()
+                with self._cond:
+                    self.current = None
