@@ -88,13 +88,15 @@ def partial_path(target: Path) -> Path:
     return target.with_name(f'{target.stem}.partial{target.suffix}')
 
 
-def _shortfall(info, frames_read: int) -> str | None:
-    """Why ``frames_read`` frames are fewer than the file announces, or None when they are (about) all."""
+def _shortfall(info, frames_read: int, end: float) -> str | None:
+    """Why the frames read (``frames_read``, the last ending at ``end`` seconds) are fewer than the file announces,
+    or None. With the container's own count, any frame missing counts; with only a duration (which may include a
+    longer audio track, and says nothing exact about variable frame rates) half a second or 2 % do."""
     if info.frames_exact and frames_read < info.frames:
         return f'the file ends after {frames_read} of the {info.frames} frames it announces (truncated?)'
-    if not info.frames_exact and info.duration and frames_read < info.frames - max(2, 0.02 * info.frames):
-        return (f'the file ends after {frames_read} frames, about {info.frames} announced by its duration of '
-                f'{info.duration:.2f} s (truncated?)')
+    if not info.frames_exact and info.duration and end < info.duration - max(0.5, 0.02 * info.duration):
+        return (f'the frames end at {end:.2f} s of the {info.duration:.2f} s the file announces, after '
+                f'{frames_read} frames (truncated?)')
     return None
 
 
@@ -179,6 +181,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
         while pending and pending[0].ready:
             encoder.put(pending.popleft())
 
+    last_end = 0.0  # seconds: where the last frame read ends
     interrupted: BaseException | None = None
     failure: str | None = None
     try:
@@ -198,6 +201,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
                 follow = item.image if options.detect_every > 1 else None
                 settle(tracker.push(item.index, detections, follow))
                 stats['frames'] += 1
+                last_end = item.time + float(item.duration * info.time_base)
             elif isinstance(item, AudioChunk):
                 pending.append(_Slot(audio=item))
             elif isinstance(item, BadFrame):
@@ -244,7 +248,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
     if writer.frames == 0:
         tmp.unlink(missing_ok=True)
         raise VideoError(f'{inp.path}: no frame could be decoded')
-    short = _shortfall(info, stats['frames'] + stats['frames_undecodable'])
+    short = _shortfall(info, stats['frames'] + stats['frames_undecodable'], last_end)
     if short:
         say(f'{inp.path}: {short}')
     os.replace(tmp, target)
