@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -346,6 +347,9 @@ def build_app(server: Server) -> Starlette:
     async def codeformer_error(request, exc: CodeformerError):
         return JSONResponse({'error': str(exc).splitlines()[0]}, status_code=400)
 
+    async def http_error(request, exc: HTTPException):
+        return JSONResponse({'error': exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
     async def out_of_memory(request, exc: MemoryError):
         return JSONResponse({'error': 'not enough memory for that'}, status_code=507)
 
@@ -384,7 +388,8 @@ def build_app(server: Server) -> Starlette:
         Mount('/static', StaticFiles(directory=STATIC), name='static'),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        RequestError: request_error, CodeformerError: codeformer_error, MemoryError: out_of_memory})
+        RequestError: request_error, CodeformerError: codeformer_error, HTTPException: http_error,
+        MemoryError: out_of_memory})
 
 
 def _encode(image) -> bytes:

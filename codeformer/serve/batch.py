@@ -90,7 +90,7 @@ class BatchJob(Job):
     def _count(self) -> None:
         records = self.log.records if self.log else []
         self.done = sum(1 for r in records if r.error or r.outputs)
-        self.errors = [r.error for r in records if r.error]
+        self.errors = [self._public(r.error) for r in records if r.error]
 
     def status(self, position: int | None = None) -> dict:
         if self.state == 'running':

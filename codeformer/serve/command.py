@@ -9,7 +9,7 @@ import webbrowser
 
 from codeformer import __version__
 from codeformer.cli.arguments import add_max_pixels, fidelity_weight, number, positive_int
-from codeformer.cli.log import EXIT_OK, say
+from codeformer.cli.log import EXIT_OK, interruption_code, say
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     threading.Thread(target=announce, daemon=True).start()
     try:
         web.run()
+    except KeyboardInterrupt as exc:  # uvicorn passes Ctrl-C (and SIGTERM) on once it has shut down
+        server.close()
+        say('stopped', 'the server stopped; its uploads and results were removed')
+        return interruption_code(exc)
     finally:
         server.close()
     return EXIT_OK

@@ -7,7 +7,6 @@ Only the worker thread (``codeformer.serve.worker``) calls into the networks."""
 from __future__ import annotations
 
 import hashlib
-import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -93,32 +92,30 @@ def check_w(value: float, what: str) -> float:
 
 class FaceCache:
     """A ``FaceRestorer`` that remembers its last ``capacity`` restored faces by (crop, w): the same aligned crop at
-    the same ``w`` is not sent through the network again. ``network_seconds`` adds up the time spent in it."""
+    the same ``w`` is not sent through the network again. ``network_seconds`` and ``network_faces`` add up the time
+    spent in it and the faces sent."""
 
     def __init__(self, restorer: FaceRestorer, capacity: int = 64):
         self._restorer = restorer
         self._faces: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.capacity = capacity
         self.network_seconds = 0.0
-        self.pending_w: Sequence[float] | None = None  # per-face w for a library without per-face w
+        self.network_faces = 0
 
     def __getattr__(self, name: str):
         return getattr(self._restorer, name)
 
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
-        if w is None and self.pending_w is not None:
-            w = self.pending_w
-        if isinstance(w, Sequence):
-            ws = [float(v) for v in w]
-        else:
-            ws = [float(self._restorer.w if w is None else w)] * len(faces)
+        """As ``FaceRestorer.restore_faces``; only the faces not in the cache go through the network."""
+        ws = self._restorer.weights_for(len(faces), w)
         keys = [(hashlib.blake2b(f.tobytes(), digest_size=16).digest(), f.shape, f.dtype.str, v)
                 for f, v in zip(faces, ws)]
         missing = [i for i, k in enumerate(keys) if k not in self._faces]
         if missing:
             t0 = time.perf_counter()
-            done = restore_with_w(self._restorer, [faces[i] for i in missing], [ws[i] for i in missing])
+            done = self._restorer.restore_faces([faces[i] for i in missing], w=[ws[i] for i in missing])
             self.network_seconds += time.perf_counter() - t0
+            self.network_faces += len(missing)
             for i, face in zip(missing, done):
                 self._faces[keys[i]] = face
         out = []
@@ -128,27 +125,6 @@ class FaceCache:
         while len(self._faces) > self.capacity:
             self._faces.popitem(last=False)
         return out
-
-
-def _takes_w(method) -> bool:
-    try:
-        return 'w' in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def restore_with_w(restorer: FaceRestorer, faces: list[np.ndarray], ws: list[float]) -> list[np.ndarray]:
-    """``restorer.restore_faces`` with one ``w`` per face: in one call where the restorer takes per-face ``w``,
-    else in one call per distinct value."""
-    if _takes_w(restorer.restore_faces):
-        return restorer.restore_faces(faces, w=ws)
-    out: list[np.ndarray | None] = [None] * len(faces)
-    for value in sorted(set(ws)):
-        idx = [i for i, v in enumerate(ws) if v == value]
-        with using_w(restorer, value):
-            for i, face in zip(idx, restorer.restore_faces([faces[i] for i in idx])):
-                out[i] = face
-    return out
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import numpy as np
 
 from codeformer import __version__
 from codeformer.limits import enhanced_size
-from codeformer.serve.models import Models, Settings, _takes_w, check_w
+from codeformer.serve.models import Models, Settings, check_w
 from codeformer.serve.pngtext import add_text
 from codeformer.serve.store import RequestError
 from codeformer.utils.image_io import check_pixels, decode_image, max_value, read_file, split_channels
@@ -135,16 +135,9 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     chosen = sorted(set(chosen))
     ws = [check_w(float(face_w.get(i, s.w)), f'w of face {i + 1}') for i in chosen]
     faces = [photo.faces[i] for i in chosen]
-    network0 = models.cache.network_seconds
-    if _takes_w(enhancer.enhance_batch):
-        result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws])[0]
-    else:  # until the library takes a w per face: the cache hands each face its own
-        models.cache.pending_w = ws
-        try:
-            result = enhancer.enhance_batch([photo.image], faces=[faces])[0]
-        finally:
-            models.cache.pending_w = None
-    network = models.cache.network_seconds - network0
+    network0, sent0 = models.cache.network_seconds, models.cache.network_faces
+    result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws])[0]
+    network, sent = models.cache.network_seconds - network0, models.cache.network_faces - sent0
     final = result.restored_img
     if s.visibility < 1:
         key = (s.upscale, s.bg_upsampler)
@@ -160,7 +153,7 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
                             {i: (crop, face) for i, crop, face in zip(chosen, result.cropped_faces,
                                                                      result.restored_faces)})
     return {'version': photo.version, 'width': final.shape[1], 'height': final.shape[0], 'parameters': parameters,
-            'restored': chosen, 'faces': faces_info(photo),
+            'restored': chosen, 'faces': faces_info(photo), 'network_faces': sent,
             'seconds': {'network': round(network, 4), 'total': round(time.perf_counter() - t0, 4)}}
 
 

@@ -86,8 +86,8 @@ def extract_zip(archive: Path, folder: Path, max_bytes: int) -> list[Path]:
     try:
         with zipfile.ZipFile(archive) as z:
             members = [m for m in z.infolist() if not m.is_dir()]
-            members = [m for m in members if not any(p.startswith(('.', '__MACOSX'))
-                                                     for p in re.split(r'[\\/]', m.filename) if p)]
+            members = [m for m in members if not any(p.startswith(('.', '__MACOSX')) and p not in ('.', '..')
+                                                     for p in re.split(r'[\\/]', m.filename))]
             if len(members) > MAX_ZIP_MEMBERS:
                 raise RequestError(f'{archive.name}: more than {MAX_ZIP_MEMBERS} files in the zip', 413)
             total, out = 0, []

@@ -87,8 +87,7 @@ def preview(models: Models, video: Video, index: int, s: Settings, max_pixels: i
     enhancer = models.enhancer(s, cached=True)
     out_h, out_w = enhanced_size(enhancer, *frame.shape[:2])
     check_pixels(video.name, out_w, out_h, max_pixels, 'each restored frame')
-    with using_w(models.restorer, s.w):
-        result = enhancer.enhance_batch([frame])[0]
+    result = enhancer.enhance_batch([frame], w=s.w)[0]
     before = cv2.resize(frame, (result.restored_img.shape[1], result.restored_img.shape[0]),
                         interpolation=cv2.INTER_LINEAR)
     video.preview = {'before': _png(before), 'after': _png(result.restored_img)}

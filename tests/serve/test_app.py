@@ -1,0 +1,286 @@
+"""The server's API through real HTTP on 127.0.0.1: one photo (detect, w for all and per face, ticked faces,
+visibility, the PNG against the batch tool's), bad uploads, batches and videos, and a clean stop."""
+import io
+import json
+import socket
+import zipfile
+from urllib.parse import quote
+
+import cv2
+import numpy as np
+import pytest
+
+from codeformer.serve.pngtext import read_texts, without_text
+from codeformer.utils.image_io import write_image
+from tests.support.cli import run_script
+from tests.support.serve import SERVE_OPTIONS, start_server, two_faces
+
+
+@pytest.fixture(scope='module')
+def photo_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp('photo') / 'two faces.png'
+    write_image(path, two_faces())
+    return path
+
+
+@pytest.fixture(scope='module')
+def cli_result(photo_file, checkpoint, tmp_path_factory):
+    """The batch tool's result for the photo at -w 0.3 (bytes of final_results/<name>.png)."""
+    out = tmp_path_factory.mktemp('cli')
+    proc = run_script('inference_codeformer.py', '-w', '0.3', '-s', '2', '-i', str(photo_file), '-o', str(out),
+                      '--model_path', str(checkpoint), *SERVE_OPTIONS, '-q', env={'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stderr
+    return (out / 'final_results' / 'two faces.png').read_bytes()
+
+
+def upload_photo(server, path, name=None):
+    return server.json('POST', f'/api/photos?name={quote(name or path.name)}&detector=mtcnn', path.read_bytes())
+
+
+def restore(server, photo, expect=200, **body):
+    return server.json('POST', f'/api/photos/{photo["id"]}/restore', body, expect=expect)
+
+
+def result_png(server, photo, version):
+    status, headers, data = server.request('GET', f'/api/photos/{photo["id"]}/result.png?v={version}&download=1')
+    assert status == 200 and headers['Content-Type'] == 'image/png'
+    return data, headers
+
+
+def decode(png: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+def test_photo_equals_the_batch_tools_result(server, photo_file, cli_result):
+    photo = upload_photo(server, photo_file)
+    assert photo['name'] == 'two faces.png' and (photo['width'], photo['height']) == (1024, 512)
+    assert len(photo['faces']) == 2 and all(80 < f['size'] < 140 for f in photo['faces'])
+    r = restore(server, photo, settings={'w': 0.3}, faces=[0, 1])
+    assert r['restored'] == [0, 1] and (r['width'], r['height']) == (2048, 1024) and r['network_faces'] == 2
+    png, headers = result_png(server, photo, r['version'])
+    assert 'two%20faces_restored.png' in headers['Content-Disposition']
+    # the file is the batch tool's, byte for byte, plus one text chunk with the parameters (as A1111's infotext)
+    assert without_text(png) == cli_result
+    text = read_texts(png)['parameters']
+    assert 'w: 0.3' in text and 'faces: 1, 2 of 2' in text and 'source: two faces.png' in text
+    assert 'same as: codeformer restore -w 0.3 -s 2 --detection_model mtcnn --no_parse' in text
+
+
+def test_per_face_w_ticked_faces_and_visibility(server, photo_file):
+    photo = upload_photo(server, photo_file)
+    boxes = [f['box'] for f in photo['faces']]
+    base = restore(server, photo, settings={'w': 0.0}, faces=[0, 1])
+    both = decode(result_png(server, photo, base['version'])[0])
+    # face 2 gets its own w: only that face goes through the network again, only its region changes
+    own = restore(server, photo, settings={'w': 0.0}, faces=[0, 1], face_w={'1': 1.0})
+    assert own['network_faces'] == 1
+    png, _ = result_png(server, photo, own['version'])
+    assert 'face 2 w: 1' in read_texts(png)['parameters'] and 'same as' not in read_texts(png)['parameters']
+    changed = np.abs(decode(png).astype(int) - both).max(axis=2) > 0
+    inside = region(changed.shape, boxes[1])
+    assert changed[inside].any() and not changed[~inside].any()
+    # face 2 unticked: its region is the plain enlarged photo, face 1 unchanged; no network at all (cached)
+    one = restore(server, photo, settings={'w': 0.0}, faces=[0])
+    assert one['network_faces'] == 0 and one['restored'] == [0]
+    only = decode(result_png(server, photo, one['version'])[0])
+    plain = cv2.resize(two_faces(), (2048, 1024), interpolation=cv2.INTER_LINEAR)
+    inside2 = region(only.shape[:2], boxes[1], margin=0.6)
+    assert np.abs(only[inside2].astype(int) - plain[inside2]).max() <= 1
+    assert (only[region(only.shape[:2], boxes[0])] == both[region(only.shape[:2], boxes[0])]).all()
+    # visibility 0 gives the enlarged photo; 0.5 lies between
+    zero = restore(server, photo, settings={'w': 0.0, 'visibility': 0}, faces=[0, 1])
+    assert zero['network_faces'] == 0
+    assert np.abs(decode(result_png(server, photo, zero['version'])[0]).astype(int) - plain).max() <= 1
+    half = restore(server, photo, settings={'w': 0.0, 'visibility': 0.5}, faces=[0, 1])
+    mid = decode(result_png(server, photo, half['version'])[0]).astype(int)
+    assert np.abs(mid - (both.astype(int) + plain) / 2).max() <= 1.5
+    # an older version is gone; the per-face images of the latest are there
+    assert server.request('GET', f'/api/photos/{photo["id"]}/result.png?v={base["version"]}')[0] == 404
+    status, _, face = server.request('GET', f'/api/photos/{photo["id"]}/faces/1/restored.png?v={half["version"]}')
+    assert status == 200 and decode(face).shape == (64, 64, 3)  # the small network's size
+
+
+def region(shape, box, margin=0.0):
+    """A mask of ``box`` (input pixels) in a result at 2x, grown by ``margin`` of its size on each side."""
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    mask = np.zeros(shape[:2], bool)
+    mask[max(0, int(2 * (y0 - my))):int(2 * (y1 + my)), max(0, int(2 * (x0 - mx))):int(2 * (x1 + mx))] = True
+    if margin == 0.0:  # the whole pasted square around the face: generously
+        return region(shape, box, margin=1.0)
+    return mask
+
+
+def test_bad_requests_are_one_line_errors(server, tmp_path):
+    def error(method, path, body=None, expect=400):
+        status, _, data = server.request(method, path, body)
+        assert status == expect, (status, data)
+        message = json.loads(data)['error']
+        assert '\n' not in message and str(server.tmp) not in message  # never a private path
+        return message
+
+    assert error('POST', '/api/photos?name=../../etc/broken.jpg', b'\xff\xd8\xff\xe0garbage').startswith(
+        'broken.jpg: cannot decode image')
+    bomb = b'\xff\xd8\xff\xc0\x00\x11\x08' + (30000).to_bytes(2, 'big') * 2 + b'\x03' + bytes(9) + b'\xff\xd9'
+    assert 'over the limit' in error('POST', '/api/photos?name=bomb.jpg', bomb)
+    assert 'big.png: 21.0 MB is over the upload limit of 20 MB' in declared_too_large(server, 21_000_000)
+    assert error('POST', '/api/photos?name=empty.png', b'') == 'empty.png: empty file'
+    photo = upload_photo(server, write_face(tmp_path / 'face.png'))
+    assert 'w must be in [0, 1]' in error('POST', f'/api/photos/{photo["id"]}/restore', {'settings': {'w': 2}})
+    assert 'w of face 1 must be in [0, 1]' in error('POST', f'/api/photos/{photo["id"]}/restore',
+                                                     {'faces': [0], 'face_w': {'0': -1}})
+    assert 'no such face' in error('POST', f'/api/photos/{photo["id"]}/restore', {'faces': [5]})
+    assert 'unknown detector' in error('POST', f'/api/photos/{photo["id"]}/detect?detector=nope')
+    assert 'upscale must be a whole number' in error('POST', f'/api/photos/{photo["id"]}/restore',
+                                                     {'settings': {'upscale': 1.5}})
+    assert error('GET', '/api/photos/../../etc/passwd/original.png', expect=404)
+    assert error('GET', '/api/photos/0123456789abcdef/original.png', expect=404)
+    assert server.request('GET', '/static/../app.py')[0] == 404
+    assert error('GET', '/api/jobs/zzz', expect=404)
+    # nothing of the refused uploads stays in the private folder
+    private = next(server.tmp.glob('codeformer-serve-*'))
+    names = [p.name for p in private.rglob('*') if p.is_file()]
+    assert not any(n in names for n in ('broken.jpg', 'bomb.jpg', 'big.png', 'empty.png'))
+
+
+def declared_too_large(server, size: int) -> str:
+    """The answer to an upload that declares ``size`` bytes: refused before any byte of it is read."""
+    host, port = server.url.split('//')[1].rstrip('/').split(':')
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(f'POST /api/photos?name=big.png HTTP/1.1\r\nHost: {host}\r\nContent-Length: {size}\r\n'
+                  f'Content-Type: application/octet-stream\r\n\r\n'.encode())
+        answer = b''
+        while b'}' not in answer:
+            block = s.recv(4096)
+            if not block:
+                break
+            answer += block
+    head, _, body = answer.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 413'), head
+    return json.loads(body)['error']
+
+
+def write_face(path):
+    write_image(path, two_faces()[:, :512])
+    return path
+
+
+def test_batch_zip_report_and_a_bad_file(server, tmp_path, checkpoint):
+    good = write_face(tmp_path / 'good.png')
+    batch = server.json('POST', '/api/batches')['id']
+    added = server.json('POST', f'/api/batches/{batch}/files?name=good.png', good.read_bytes())
+    assert added['added'] == ['good.png']
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, 'w') as z:
+        z.writestr('sub/broken.jpg', b'\xff\xd8\xff\xe0garbage')
+        z.writestr('../../escape.png', good.read_bytes())
+        z.writestr('.hidden.png', good.read_bytes())
+    added = server.json('POST', f'/api/batches/{batch}/files?name=more.zip', archive.getvalue())
+    assert added['added'] == ['broken.jpg', 'escape.png'] and added['files'] == 3
+    job = server.json('POST', f'/api/batches/{batch}/start', {'settings': {'w': 0.7}})
+    assert job['kind'] == 'batch' and job['total'] == 3
+    assert server.request('POST', f'/api/batches/{batch}/files?name=late.png', good.read_bytes())[0] == 404
+    done = server.wait_job(job['id'])
+    assert done['state'] == 'done' and done['done'] == 3 and done['message'] == '2 done, 1 failed'
+    assert len(done['errors']) == 1 and done['errors'][0].startswith('broken.jpg: cannot decode image')
+    status, headers, data = server.request('GET', f'/api/jobs/{job["id"]}/results.zip')
+    assert status == 200 and headers['Content-Type'] == 'application/zip'
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        assert {'final_results/good.png', 'final_results/escape.png', 'report.json'} <= names
+        assert 'cropped_faces/good_00.png' in names and 'restored_faces/good_00.png' in names
+        report = json.loads(z.read('report.json'))
+        final = z.read('final_results/good.png')
+    assert [r['input'] for r in report] == ['good.png', 'broken.jpg', 'escape.png']
+    assert report[1]['error'].startswith('broken.jpg: cannot decode') and report[0]['info']['faces'] == 1
+    # the same as the batch tool's
+    out = tmp_path / 'cli'
+    proc = run_script('inference_codeformer.py', '-w', '0.7', '-i', str(good), '-o', str(out), '--model_path',
+                      str(checkpoint), *SERVE_OPTIONS, '-q', env={'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stderr
+    assert final == (out / 'final_results' / 'good.png').read_bytes()
+    assert json.loads(server.request('GET', f'/api/jobs/{job["id"]}/report.json')[2]) == report
+
+
+def test_stopped_batch_keeps_complete_results(server, tmp_path):
+    good = write_face(tmp_path / 'face.png').read_bytes()
+    blocker = server.json('POST', '/api/batches')['id']
+    for i in range(4):
+        server.json('POST', f'/api/batches/{blocker}/files?name=a{i}.png', good)
+    waiting = server.json('POST', '/api/batches')['id']
+    server.json('POST', f'/api/batches/{waiting}/files?name=b.png', good)
+    first = server.json('POST', f'/api/batches/{blocker}/start', {})
+    second = server.json('POST', f'/api/batches/{waiting}/start', {})
+    assert second['state'] == 'queued' and second['position'] >= 1  # one job at a time, the queue visible
+    stopped = server.json('POST', f'/api/jobs/{second["id"]}/stop')
+    assert stopped['state'] == 'stopped' and stopped['message'] == 'stopped before it started'
+    server.json('POST', f'/api/jobs/{first["id"]}/stop')
+    done = server.wait_job(first['id'])
+    assert done['state'] == 'stopped' and done['done'] < 4
+    with zipfile.ZipFile(io.BytesIO(server.request('GET', f'/api/jobs/{first["id"]}/results.zip')[2])) as z:
+        report = json.loads(z.read('report.json'))
+        for name in z.namelist():
+            if name.endswith('.png'):
+                assert decode(z.read(name)) is not None
+    assert len(report) == 4
+
+
+def test_video_preview_and_job(server, tmp_path):
+    from tests.test_video import make_clip
+    clip = tmp_path / 'clip.mp4'
+    make_clip(clip, frames=12, size=128)
+    video = server.json('POST', '/api/videos?name=clip.mp4', clip.read_bytes())
+    assert video['frames'] == 12 and (video['width'], video['height']) == (128, 128)
+    preview = server.json('POST', f'/api/videos/{video["id"]}/preview', {'index': 6, 'settings': {'w': 0.5}})
+    assert preview['index'] == 6 and preview['faces'] == 1 and (preview['width'], preview['height']) == (1024, 1024)
+    before = decode(server.request('GET', f'/api/videos/{video["id"]}/preview/before.png')[2])
+    after = decode(server.request('GET', f'/api/videos/{video["id"]}/preview/after.png')[2])
+    assert before.shape == after.shape == (1024, 1024, 3) and np.abs(before.astype(int) - after).mean() > 0.1
+    frame = decode(server.request('GET', f'/api/videos/{video["id"]}/frame.png?index=6')[2])
+    assert frame.shape == (128, 128, 3)
+    job = server.json('POST', f'/api/videos/{video["id"]}/start', {'settings': {'w': 0.5, 'upscale': 1}})
+    done = server.wait_job(job['id'])
+    assert done['state'] == 'done' and done['download'] and not done['partial'], done
+    status, headers, data = server.request('GET', f'/api/jobs/{job["id"]}/video.mp4')
+    assert status == 200 and 'clip.mp4' in headers['Content-Disposition']
+    (tmp_path / 'out.mp4').write_bytes(data)
+    import av
+    with av.open(str(tmp_path / 'out.mp4')) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 12
+    bad = server.request('POST', '/api/videos?name=notes.mp4', b'not a video at all')
+    assert bad[0] == 400 and json.loads(bad[2])['error'].startswith('notes.mp4: cannot open as a video')
+
+
+def test_video_stop_keeps_a_playable_partial(server, tmp_path):
+    from tests.test_video import make_clip
+    clip = tmp_path / 'long.mp4'
+    make_clip(clip, frames=150, size=128, audio=None)
+    video = server.json('POST', '/api/videos?name=long.mp4', clip.read_bytes())
+    job = server.json('POST', f'/api/videos/{video["id"]}/start', {'settings': {'upscale': 1}})
+    for _ in range(300):
+        if server.json('GET', f'/api/jobs/{job["id"]}')['done'] >= 8:
+            break
+        import time
+        time.sleep(0.05)
+    server.json('POST', f'/api/jobs/{job["id"]}/stop')
+    done = server.wait_job(job['id'])
+    assert done['state'] == 'stopped' and done['partial'] and done['download'], done
+    status, headers, data = server.request('GET', f'/api/jobs/{job["id"]}/video.mp4')
+    assert status == 200 and 'long.partial.mp4' in headers['Content-Disposition']
+    (tmp_path / 'partial.mp4').write_bytes(data)
+    import av
+    with av.open(str(tmp_path / 'partial.mp4')) as c:
+        assert 0 < sum(1 for _ in c.decode(video=0)) < 150
+
+
+def test_stopping_removes_the_private_folder(checkpoint, tmp_path, photo_file):
+    served = start_server(checkpoint, tmp_path / 'tmp')
+    assert served.url.startswith('http://127.0.0.1:')  # bound to this computer only by default
+    upload_photo(served, photo_file)
+    private = list(served.tmp.glob('codeformer-serve-*'))
+    assert len(private) == 1 and any(p.is_file() for p in private[0].rglob('*'))
+    assert (private[0].stat().st_mode & 0o777) == 0o700
+    assert served.stop() == 130  # Ctrl-C, as for every command
+    assert not private[0].exists()
+    assert served.log.read_text().splitlines()[-1] == ('stopped: the server stopped; its uploads and results were '
+                                                       'removed')
