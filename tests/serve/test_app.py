@@ -8,29 +8,11 @@ from urllib.parse import quote
 
 import cv2
 import numpy as np
-import pytest
 
 from codeformer.serve.pngtext import read_texts, without_text
 from codeformer.utils.image_io import write_image
 from tests.support.cli import run_script
 from tests.support.serve import SERVE_OPTIONS, start_server, two_faces
-
-
-@pytest.fixture(scope='module')
-def photo_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp('photo') / 'two faces.png'
-    write_image(path, two_faces())
-    return path
-
-
-@pytest.fixture(scope='module')
-def cli_result(photo_file, checkpoint, tmp_path_factory):
-    """The batch tool's result for the photo at -w 0.3 (bytes of final_results/<name>.png)."""
-    out = tmp_path_factory.mktemp('cli')
-    proc = run_script('inference_codeformer.py', '-w', '0.3', '-s', '2', '-i', str(photo_file), '-o', str(out),
-                      '--model_path', str(checkpoint), *SERVE_OPTIONS, '-q', env={'OMP_NUM_THREADS': '1'})
-    assert proc.returncode == 0, proc.stderr
-    return (out / 'final_results' / 'two faces.png').read_bytes()
 
 
 def upload_photo(server, path, name=None):

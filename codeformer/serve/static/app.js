@@ -19,8 +19,14 @@ async function api(method, url, body, headers = {}) {
   return data;
 }
 const postJSON = (url, data) => api('POST', url, JSON.stringify(data), { 'Content-Type': 'application/json' });
-const upload = (url, file) => api('POST', `${url}${url.includes('?') ? '&' : '?'}name=${encodeURIComponent(file.name)}`,
-  file, { 'Content-Type': 'application/octet-stream' });
+function upload(url, file) {  // the raw file as the body; refused here first when it is over the server's limit
+  const limit = state.info.max_upload_bytes;
+  if (file.size > limit) {
+    return Promise.reject(new Error(`${file.name}: ${(file.size / 1e6).toFixed(1)} MB is over the upload limit of ${Math.round(limit / 1e6)} MB`));
+  }
+  return api('POST', `${url}${url.includes('?') ? '&' : '?'}name=${encodeURIComponent(file.name)}`, file,
+    { 'Content-Type': 'application/octet-stream' });
+}
 
 function loaded(img, src) {  // resolves once the image shows ``src``
   return new Promise((resolve, reject) => {
