@@ -17,48 +17,20 @@ import pytest
 
 from codeformer.serve.pngtext import read_texts, without_text
 from codeformer.utils.image_io import write_image
+from tests.support.browser import INSTALL, chromium_paths, page_data, start_chromium, wait_until
 from tests.support.serve import two_faces
-
-CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
-DRIVER = shutil.which('chromedriver')
-WAIT = 90
 
 
 @pytest.fixture(scope='module')
 def browser(tmp_path_factory):
-    if not (CHROMIUM and DRIVER):
-        message = ('the page tests need Chromium and its driver: apt-get install -y chromium chromium-driver '
-                   '(Debian), then pip install -r requirements-dev.txt')
+    if not all(chromium_paths()):
+        message = f'the page tests need Chromium and its driver: {INSTALL}'
         if os.environ.get('CODEFORMER_REQUIRE_BROWSER'):
             pytest.fail(message)
         pytest.skip(message)
-    from selenium import webdriver
-    downloads = tmp_path_factory.mktemp('downloads')
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1400,1000',
-                '--no-first-run', '--disable-background-networking'):
-        options.add_argument(arg)
-    options.add_experimental_option('prefs', {'download.default_directory': str(downloads),
-                                              'download.prompt_for_download': False})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
-    driver.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': str(downloads)})
-    driver.downloads = downloads
+    driver = start_chromium(tmp_path_factory.mktemp('downloads'))
     yield driver
     driver.quit()
-
-
-def wait(driver, condition, what: str, timeout: float = WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
-    except Exception as exc:
-        status = driver.find_element('id', 'status').text
-        raise AssertionError(f'waited {timeout} s for {what}; the page says: {status!r}') from exc
-
-
-def data(driver, key: str) -> str | None:
-    return driver.execute_script(f'return document.body.dataset.{key} || null')
 
 
 def screenshot(driver, tmp_path: Path, name: str) -> Path:
@@ -75,7 +47,7 @@ def by_id(driver, element_id: str):
 
 def open_page(driver, server):
     driver.get(server.url)
-    wait(driver, lambda d: data(d, 'ready') == '1', 'the page to start')
+    wait_until(driver, lambda d: page_data(d, 'ready') == '1', 'the page to start')
 
 
 def drag(driver, element, fraction: float):
@@ -89,7 +61,7 @@ def drag(driver, element, fraction: float):
 def test_photo_page(browser, server, photo_file, cli_result, tmp_path):
     open_page(browser, server)
     by_id(browser, 'photo-input').send_keys(str(photo_file))
-    wait(browser, lambda d: data(d, 'photoVersion') == '1', 'the first restoration')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
     cards = browser.find_elements('css selector', '#faces .face')
     assert len(cards) == 2 and len(browser.find_elements('css selector', '#boxes .box')) == 2
     screenshot(browser, tmp_path, 'photo-uploaded')
@@ -97,15 +69,15 @@ def test_photo_page(browser, server, photo_file, cli_result, tmp_path):
     # w: dragging moves the label only; releasing restores once
     w = by_id(browser, 'w')
     drag(browser, w, -0.3)
-    wait(browser, lambda d: data(d, 'photoVersion') == '2', 'the restoration after releasing w')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '2', 'the restoration after releasing w')
     moved = float(w.get_attribute('value'))
     assert moved < 0.4 and by_id(browser, 'w-value').text == f'{moved:.2f}'
     time.sleep(0.5)
-    assert data(browser, 'photoVersion') == '2'  # one restoration for the whole drag
+    assert page_data(browser, 'photoVersion') == '2'  # one restoration for the whole drag
 
     # untick face 2: its box turns grey, the PNG says which faces
     cards[1].find_element('css selector', 'input.use').click()
-    wait(browser, lambda d: data(d, 'photoVersion') == '3', 'the restoration without face 2')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '3', 'the restoration without face 2')
     boxes = browser.find_elements('css selector', '#boxes .box')
     assert 'off' in boxes[1].get_attribute('class') and 'off' not in boxes[0].get_attribute('class')
     assert 'faces: 1 of 2' in by_id(browser, 'parameters').text
@@ -125,13 +97,13 @@ def test_photo_page(browser, server, photo_file, cli_result, tmp_path):
 
     # both faces at w = 0.3 (typed in exactly), then download: the batch tool's result plus the parameters
     cards[1].find_element('css selector', 'input.use').click()
-    wait(browser, lambda d: data(d, 'photoVersion') == '4', 'the restoration with face 2 again')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '4', 'the restoration with face 2 again')
     browser.execute_script("const w = document.getElementById('w'); w.value = '0.3'; "
                            "w.dispatchEvent(new Event('change'))")
-    wait(browser, lambda d: data(d, 'photoVersion') == '5', 'the restoration at w = 0.3')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '5', 'the restoration at w = 0.3')
     by_id(browser, 'download').click()
     target = browser.downloads / 'two faces_restored.png'
-    wait(browser, lambda d: target.exists() and target.stat().st_size > 0, 'the download')
+    wait_until(browser, lambda d: target.exists() and target.stat().st_size > 0, 'the download')
     png = target.read_bytes()
     assert without_text(png) == cli_result  # byte for byte, once the text chunk is left out
     assert 'same as: codeformer restore -w 0.3 -s 2' in read_texts(png)['parameters']
@@ -145,9 +117,9 @@ def test_batch_page(browser, server, tmp_path):
     open_page(browser, server)
     browser.find_element('css selector', '.tab[data-tab="batch"]').click()
     by_id(browser, 'batch-input').send_keys(f'{good}\n{broken}')
-    wait(browser, lambda d: len(d.find_elements('css selector', '#batch-files li')) == 2, 'the two uploads')
+    wait_until(browser, lambda d: len(d.find_elements('css selector', '#batch-files li')) == 2, 'the two uploads')
     by_id(browser, 'batch-start').click()
-    wait(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'done', 'the batch to finish')
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'done', 'the batch to finish')
     errors = [li.text for li in browser.find_elements('css selector', '#batch-errors li')]
     assert len(errors) == 1 and errors[0].startswith('broken.jpg: cannot decode image')
     assert '1 done, 1 failed' in by_id(browser, 'batch-state').text
@@ -165,11 +137,11 @@ def test_video_page(browser, server, tmp_path):
     open_page(browser, server)
     browser.find_element('css selector', '.tab[data-tab="video"]').click()
     by_id(browser, 'video-input').send_keys(str(clip))
-    wait(browser, lambda d: data(d, 'previewFrame') == '0', 'the preview of frame 0')
+    wait_until(browser, lambda d: page_data(d, 'previewFrame') == '0', 'the preview of frame 0')
     drag(browser, by_id(browser, 'video-frame'), 0.45)
-    wait(browser, lambda d: (data(d, 'previewFrame') or '0') != '0', 'the preview of the chosen frame')
+    wait_until(browser, lambda d: (page_data(d, 'previewFrame') or '0') != '0', 'the preview of the chosen frame')
     frame = int(by_id(browser, 'video-frame').get_attribute('value'))
-    assert frame > 0 and data(browser, 'previewFrame') == str(frame)
+    assert frame > 0 and page_data(browser, 'previewFrame') == str(frame)
     assert browser.execute_script("return document.getElementById('video-after').naturalWidth") == 1024
     assert by_id(browser, 'video-compare').is_displayed()
     screenshot(browser, tmp_path, 'video')
