@@ -58,14 +58,20 @@ class Server:
                 'model': self.models.model_name or 'released', 'max_pixels': self.max_pixels,
                 'max_upload_bytes': self.max_upload}
 
-    def job(self, token: str) -> Job:
-        job = self.worker.jobs.get(token) if is_token(token) else None
-        if job is None:
-            raise RequestError('no such job', 404)
-        return job
+    def job(self, request: Request) -> Job:
+        return lookup(self.worker.jobs, request, 'job')
 
     def job_status(self, job: Job) -> dict:
         return job.status(self.worker.queue_position(job))
+
+
+def lookup(table: dict, request: Request, what: str):
+    """``table``'s entry for the request's ``id`` (a token, never used as a path), else a 404."""
+    token = request.path_params['id']
+    found = table.get(token) if is_token(token) else None
+    if found is None:
+        raise RequestError(f'no such {what}', 404)
+    return found
 
 
 async def receive(request: Request, folder: Path, limit: int) -> Path:
@@ -213,10 +219,7 @@ def build_app(server: Server) -> Starlette:
 
     # -- batches --------------------------------------------------------------------------------------------------
     def batch_of(request) -> Batch:
-        batch = server.batches.get(request.path_params['id']) if is_token(request.path_params['id']) else None
-        if batch is None:
-            raise RequestError('no such batch (or it has started)', 404)
-        return batch
+        return lookup(server.batches, request, 'batch (or it has started)')
 
     async def new_batch(request):
         token, folder = server.storage.new_folder('batches')
@@ -255,10 +258,10 @@ def build_app(server: Server) -> Starlette:
         return JSONResponse([server.job_status(j) for j in server.worker.jobs.values()])
 
     async def job_status(request):
-        return JSONResponse(server.job_status(server.job(request.path_params['id'])))
+        return JSONResponse(server.job_status(server.job(request)))
 
     async def stop_job(request):
-        job = server.job(request.path_params['id'])
+        job = server.job(request)
         server.worker.stop(job)
         return JSONResponse(server.job_status(job))
 
@@ -270,19 +273,19 @@ def build_app(server: Server) -> Starlette:
         return job
 
     async def results_zip(request):
-        job = finished(server.job(request.path_params['id']), 'batch')
+        job = finished(server.job(request), 'batch')
         return StreamingResponse(job.zip(), media_type='application/zip', headers={
             'Content-Disposition': f'attachment; filename="codeformer_{job.id}.zip"'})
 
     async def report(request):
-        job = finished(server.job(request.path_params['id']), 'batch')
+        job = finished(server.job(request), 'batch')
         if not job.report_path.is_file():
             raise RequestError('no report', 404)
         return FileResponse(job.report_path, media_type='application/json', headers={
             'Content-Disposition': f'attachment; filename="report_{job.id}.json"'})
 
     async def video_result(request):
-        job = finished(server.job(request.path_params['id']), 'video')
+        job = finished(server.job(request), 'video')
         if job.result is None or not job.result.is_file():
             raise RequestError('no video was written', 404)
         name = f'{job.video.stem}{".partial" if job.partial else ""}.mp4'
@@ -290,10 +293,7 @@ def build_app(server: Server) -> Starlette:
 
     # -- videos ---------------------------------------------------------------------------------------------------
     def video_of(request) -> videos.Video:
-        video = server.videos.get(request.path_params['id']) if is_token(request.path_params['id']) else None
-        if video is None:
-            raise RequestError('no such video', 404)
-        return video
+        return lookup(server.videos, request, 'video')
 
     async def upload_video(request):
         token, folder = server.storage.new_folder('videos')

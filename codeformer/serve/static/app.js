@@ -335,11 +335,18 @@ async function startBatch() {
   } catch (e) { say(e.message, true); }
 }
 
+function showProgress(prefix, j) {  // the progress bar and state line of the batch or video tab
+  $(`${prefix}-progress`).max = Math.max(1, j.total);
+  $(`${prefix}-progress`).value = j.done;
+  $(`${prefix}-state`).textContent = describeJob(j);
+  $(`${prefix}-state`).dataset.state = j.state;
+  const finished = j.state !== 'queued' && j.state !== 'running';
+  if (finished) $(`${prefix}-stop`).disabled = true;
+  return finished;
+}
+
 function showBatch(j) {
-  $('batch-progress').max = Math.max(1, j.total);
-  $('batch-progress').value = j.done;
-  $('batch-state').textContent = describeJob(j);
-  $('batch-state').dataset.state = j.state;
+  const finished = showProgress('batch', j);
   const errors = $('batch-errors');
   if (errors.children.length !== j.errors.length) {
     errors.textContent = '';
@@ -349,8 +356,7 @@ function showBatch(j) {
       errors.appendChild(li);
     }
   }
-  if (j.state !== 'queued' && j.state !== 'running') {
-    $('batch-stop').disabled = true;
+  if (finished) {
     $('batch-zip').href = `/api/jobs/${j.id}/results.zip`;
     $('batch-report').href = `/api/jobs/${j.id}/report.json`;
     $('batch-zip').hidden = $('batch-report').hidden = false;
@@ -411,12 +417,7 @@ async function startVideo() {
 }
 
 function showVideoJob(j) {
-  $('video-progress').max = Math.max(1, j.total);
-  $('video-progress').value = j.done;
-  $('video-state').textContent = describeJob(j);
-  $('video-state').dataset.state = j.state;
-  if (j.state !== 'queued' && j.state !== 'running') {
-    $('video-stop').disabled = true;
+  if (showProgress('video', j)) {
     $('video-start').disabled = false;
     if (j.download) {
       $('video-download').href = `/api/jobs/${j.id}/video.mp4`;

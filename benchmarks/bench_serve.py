@@ -1,0 +1,91 @@
+"""The page's own delay: from releasing the w slider to the updated photo on screen, minus the network time.
+
+    python benchmarks/bench_serve.py [--network full|small] [--repeats 4] [--upscale 2]
+
+A real ``codeformer serve`` (MTCNN, no parsing) and the real page in headless Chromium (Debian's chromium and
+chromium-driver). The photo holds three faces (the public-domain astronaut portrait, three times, 1536x512). Each
+repeat sets w to a new value and fires the slider's release (``change``) event, so all three faces go through the
+network again; the page records when the release happened and when the new image was decoded and shown, and the
+server says how long the network took. Printed: per repeat the wall time, the network time and what is left (the
+page's own delay: paste-back, PNG encoding, HTTP, decoding in the browser), split into the server's part and the
+browser's. Target: what is left under 0.5 s. ``--network full`` runs CodeFormer at the released size with random
+weights (the same compute as the released ones); ``--network small`` the 64 px test network.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from codeformer.archs import CodeFormer  # noqa: E402
+from tests.support.browser import page_data, start_chromium, wait_until  # noqa: E402
+from tests.support.nets import save_checkpoint, small_codeformer  # noqa: E402
+from tests.support.serve import SCENE, start_server  # noqa: E402
+
+TARGET_S = 0.5
+
+
+def three_faces() -> np.ndarray:
+    img = cv2.imread(str(SCENE))
+    return np.ascontiguousarray(np.hstack([img, img[:, ::-1], img]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--network', choices=['full', 'small'], default='full')
+    ap.add_argument('--repeats', type=int, default=4)
+    ap.add_argument('--upscale', type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix='bench-serve-') as tmp:
+        tmp = Path(tmp)
+        torch.manual_seed(0)
+        net = CodeFormer() if args.network == 'full' else small_codeformer()
+        checkpoint = save_checkpoint(net, tmp / 'net.pth')
+        del net
+        photo = tmp / 'three faces.png'
+        cv2.imwrite(str(photo), three_faces())
+        server = start_server(checkpoint, tmp / 'server', '--batch_size', '3')
+        driver = start_chromium(tmp / 'downloads')
+        try:
+            driver.get(server.url)
+            wait_until(driver, lambda d: page_data(d, 'ready') == '1', 'the page', 60)
+            driver.execute_script(f"document.getElementById('upscale').value = '{args.upscale}'")
+            driver.find_element('id', 'photo-input').send_keys(str(photo))
+            wait_until(driver, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration', 600)
+            faces = len(driver.find_elements('css selector', '#faces .face'))
+            size = driver.execute_script("const i = document.getElementById('photo-after'); "
+                                         "return [i.naturalWidth, i.naturalHeight]")
+            print(f'photo 1536x512 with {faces} faces, result {size[0]}x{size[1]}, network: {args.network}, '
+                  f'{torch.get_num_threads()} threads here')
+            print(f'{"w":>5} {"wall s":>8} {"network s":>10} {"left s":>8} {"server":>8} {"browser":>8}')
+            left = []
+            for i in range(args.repeats):
+                version = int(page_data(driver, 'photoVersion'))
+                w = round(0.05 + 0.2 * (i % 5), 2)  # never the starting 0.5: the network always runs
+                driver.execute_script("const w = document.getElementById('w'); "
+                                      f"w.value = '{w}'; w.dispatchEvent(new Event('change'))")
+                wait_until(driver, lambda d, v=version: int(page_data(d, 'photoVersion')) > v, 'the update', 600)
+                t = driver.execute_script('return window.cfTimings[window.cfTimings.length - 1]')
+                wall, network, server_s = (t['shown'] - t['released']) / 1000, t['network'] / 1000, t['server'] / 1000
+                left.append(wall - network)
+                print(f'{w:5.2f} {wall:8.3f} {network:10.3f} {wall - network:8.3f} {server_s - network:8.3f} '
+                      f'{wall - server_s:8.3f}')
+            median = statistics.median(left)
+            print(f'the page\'s own delay (median of {len(left)}): {median:.3f} s = {median / TARGET_S:.2f}x the '
+                  f'target of {TARGET_S} s')
+        finally:
+            driver.quit()
+            server.stop()
+
+
+if __name__ == '__main__':
+    main()
