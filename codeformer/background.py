@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from codeformer.errors import import_optional
+
 _warned_cpu = False
 
 
@@ -25,7 +27,7 @@ class RealESRGANUpsampler:
     def __init__(self, device: torch.device, half: bool = False, tile: int = 400, model: nn.Module | None = None,
                  model_path: str | os.PathLike | None = None, progress: bool = True):
         global _warned_cpu
-        from realesrgan import RealESRGANer
+        realesrgan = import_optional('realesrgan', 'pip install realesrgan', '--bg_upsampler realesrgan')
         if device.type == 'cpu' and not _warned_cpu:
             print('warning: Real-ESRGAN is slow on the CPU (seconds to minutes per image); '
                   'leave out --bg_upsampler for a quick run', file=sys.stderr)
@@ -34,8 +36,9 @@ class RealESRGANUpsampler:
             from codeformer.weight_zoo import resolve
             model_path = resolve('realesrgan_x2plus', progress=progress)
         # RealESRGANer reads the file with torch.load, which is weights_only by default in torch >= 2.6.
-        self.upsampler = RealESRGANer(scale=2, model_path=os.fspath(model_path), model=model or build_rrdbnet_x2(),
-                                      tile=tile, tile_pad=40, pre_pad=0, half=half, device=device)
+        self.upsampler = realesrgan.RealESRGANer(scale=2, model_path=os.fspath(model_path),
+                                                 model=model or build_rrdbnet_x2(), tile=tile, tile_pad=40, pre_pad=0,
+                                                 half=half, device=device)
 
     def enhance(self, img: np.ndarray, outscale: float) -> np.ndarray:
         with torch.inference_mode():

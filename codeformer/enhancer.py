@@ -24,6 +24,7 @@ from codeformer.alignment import (
     scale_map,
     similarity_transform,
 )
+from codeformer.errors import InvalidOption
 from codeformer.gray import gray_face, looks_gray
 from codeformer.paste import face_to_canvas, paste_face
 from codeformer.restorer import FaceRestorer
@@ -83,7 +84,7 @@ class FaceEnhancer:
                  bg_tile: int = 400, keep_gray: bool = True, progress: bool = True, parser: object | None = None,
                  refinements: Refinements = Refinements(), **restorer_kwargs):
         if int(upscale) != upscale or upscale < 1:
-            raise ValueError(f'upscale must be a whole number >= 1, got {upscale}')
+            raise InvalidOption(f'upscale must be a whole number >= 1, got {upscale}')
         self.restorer = restorer or FaceRestorer(progress=progress, **restorer_kwargs)
         self.upscale = int(upscale)
         self.use_parse = use_parse
@@ -119,12 +120,17 @@ class FaceEnhancer:
     def bg_upsampler(self):
         if isinstance(self._bg, str):
             if self._bg != 'realesrgan':
-                raise ValueError(f'unknown background upsampler {self._bg!r} (choose realesrgan)')
+                raise InvalidOption(f'unknown background upsampler {self._bg!r} (choose realesrgan)')
             from codeformer.background import RealESRGANUpsampler
             device = self.restorer.device
             self._bg = RealESRGANUpsampler(device, half=self.restorer.dtype != torch.float32, tile=self.bg_tile,
                                            progress=self.progress)
         return self._bg
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the restored image for a whole photo of ``height`` x ``width``."""
+        h, w = working_size(height, width)
+        return h * self.upscale, w * self.upscale
 
     def load(self) -> FaceEnhancer:
         """Build every helper now (so missing weights show before a batch starts)."""
@@ -179,7 +185,7 @@ class FaceEnhancer:
         else:
             counts = [len(p[5]) for p in prepared]
             if [len(v) for v in w] != counts:
-                raise ValueError(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
+                raise InvalidOption(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
             weights = [float(v) for per_image in w for v in per_image]
         restored = self.restorer.restore_faces(crops, w=weights) if crops else []
         restore_secs = time.perf_counter() - t0
@@ -250,13 +256,24 @@ class FaceEnhancer:
         return join_channels(canvas, alpha, self.keep_gray and is_gray(img), img.ndim == 2)
 
 
+def working_scale(height: int, width: int) -> float:
+    """How much the official pipeline enlarges a photo first: to a shorter side of 512 when it is smaller."""
+    short = min(height, width)
+    return 1.0 if short >= FACE_SIZE or short == 0 else FACE_SIZE / short
+
+
+def working_size(height: int, width: int) -> tuple[int, int]:
+    """(height, width) of the enlarged photo, rounded as OpenCV rounds a resize by a factor."""
+    f = working_scale(height, width)
+    return (height, width) if f == 1 else (round(height * f), round(width * f))
+
+
 def working_image(bgr: np.ndarray) -> tuple[np.ndarray, float]:
     """The photo the official pipeline works on, and its scale: one whose shorter side is under 512 px is enlarged
     (bilinear) to 512 first, so detection, crops and the output size all follow from the enlarged photo."""
-    short = min(bgr.shape[:2])
-    if short >= FACE_SIZE or short == 0:
+    f = working_scale(*bgr.shape[:2])
+    if f == 1:
         return bgr, 1.0
-    f = FACE_SIZE / short
     return cv2.resize(bgr, (0, 0), fx=f, fy=f, interpolation=cv2.INTER_LINEAR), f
 
 

@@ -8,3 +8,21 @@ from __future__ import annotations
 
 class CodeformerError(Exception):
     """An error with a complete one-line message (file or option, and the cause)."""
+
+
+class InvalidOption(CodeformerError, ValueError):
+    """A value the library does not accept: an unknown detector or task, a fidelity weight outside [0, 1], ..."""
+
+
+class MissingPackage(CodeformerError, ModuleNotFoundError):
+    """An optional package that the chosen feature needs is not installed; the message says how to install it."""
+
+
+def import_optional(module: str, install: str, needed_for: str):
+    """``importlib.import_module(module)``, or a ``MissingPackage`` saying what needs it and how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingPackage(f'{needed_for} needs the {module} package: {install}') from exc

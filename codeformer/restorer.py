@@ -7,14 +7,17 @@ the input's size class and dtype.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
 from codeformer.archs.codeformer_arch import CodeFormer
+from codeformer.errors import InvalidOption
 from codeformer.runtime import auto_batch_size, inference_dtype, prepare_for_inference, select_device
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
 from codeformer.utils.image_io import max_value
@@ -75,6 +78,9 @@ def load_codeformer(path: str | os.PathLike) -> CodeFormer:
     return net
 
 
+BACKENDS = ('pytorch', 'onnxruntime')
+
+
 class FaceRestorer:
     """CodeFormer on aligned faces, in batches.
 
@@ -86,26 +92,54 @@ class FaceRestorer:
         fp32: keep float32 on CUDA (half precision otherwise).
         batch_size: faces per network call (None: ``runtime.auto_batch_size``).
         net: an already built network (skips loading; for embedding and tests).
+        backend: 'pytorch', or 'onnxruntime' to run an ONNX export of the network (``onnx_path``; by default the
+            weight file's name with ``.onnx``, exported there on first use). onnxruntime runs in float32.
     """
 
     def __init__(self, task: str = 'restoration', w: float = 0.5, model_path: str | None = None,
                  device: str = 'auto', fp32: bool = False, batch_size: int | None = None, net: CodeFormer | None = None,
-                 progress: bool = True):
+                 progress: bool = True, backend: str = 'pytorch', onnx_path: str | os.PathLike | None = None):
         if task not in TASKS:
-            raise ValueError(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
+            raise InvalidOption(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
         self.task = TASKS[task]
         self.w = float(self.task.w if self.task.w is not None else w)
         if not 0.0 <= self.w <= 1.0:
-            raise ValueError(f'w must be in [0, 1], got {self.w}')
+            raise InvalidOption(f'w must be in [0, 1], got {self.w}')
         self.adain = self.task.adain
+        if backend not in BACKENDS:
+            raise InvalidOption(f'unknown backend {backend!r}; choose from {", ".join(BACKENDS)}')
+        self.backend = backend
         self.device = select_device(device)
-        self.dtype = inference_dtype(self.device, fp32)
+        self.dtype = inference_dtype(self.device, fp32) if backend == 'pytorch' else torch.float32
         self.batch_size = max(1, int(batch_size or auto_batch_size(self.device, self.dtype)))
-        if net is None:
+        weight_file = None
+        if net is None and (backend == 'pytorch' or onnx_path is None or not Path(onnx_path).is_file()):
             from codeformer.weight_zoo import resolve
-            net = load_codeformer(resolve(self.task.weight, model_path, progress=progress))
-        self.net = prepare_for_inference(net, self.device, self.dtype)
+            weight_file = resolve(self.task.weight, model_path, progress=progress)
+            net = load_codeformer(weight_file)
+        if backend == 'onnxruntime':
+            self.net = self._onnx(net, weight_file, onnx_path, progress)
+        else:
+            self.net = prepare_for_inference(net, self.device, self.dtype)
         self.size = int(self.net.resolution)
+
+    def _onnx(self, net: CodeFormer | None, weight_file: Path | None, onnx_path: str | os.PathLike | None,
+              progress: bool):
+        """The network as an onnxruntime session, exported (once, beside the weights) when the file is missing."""
+        from codeformer.onnx_backend import OnnxCodeFormer
+
+        if onnx_path is None:
+            if weight_file is None:
+                raise ValueError('backend onnxruntime with a network given in memory needs onnx_path')
+            onnx_path = Path(weight_file).with_suffix('.onnx')
+        onnx_path = Path(onnx_path)
+        if not onnx_path.is_file():
+            from codeformer.onnx_export import LICENCE_NOTE, export_onnx
+
+            if progress:
+                print(f'exporting the network to {onnx_path} for onnxruntime (once; {LICENCE_NOTE})', file=sys.stderr)
+            export_onnx(net, onnx_path, adain=self.adain)
+        return OnnxCodeFormer(onnx_path, self.device)
 
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
         """Restore aligned faces (H x W x 3 BGR, any size: resized to the network's); returns
@@ -132,8 +166,8 @@ class FaceRestorer:
             return [self.w] * count
         weights = [float(w)] * count if isinstance(w, (int, float)) else [float(v) for v in w]
         if len(weights) != count:
-            raise ValueError(f'{len(weights)} fidelity weights for {count} faces')
+            raise InvalidOption(f'{len(weights)} fidelity weights for {count} faces')
         bad = [v for v in weights if not 0.0 <= v <= 1.0]
         if bad:
-            raise ValueError(f'w must be in [0, 1], got {bad[0]}')
+            raise InvalidOption(f'w must be in [0, 1], got {bad[0]}')
         return weights

@@ -32,4 +32,4 @@ def test_enhancer_uses_it_for_background_and_faces(tmp_path):
     enhancer = FaceEnhancer(restorer, upscale=2, detection_model='mtcnn', use_parse=False,
                             bg_upsampler=small_upsampler(tmp_path), face_upsample=True)
     cropped, restored, final = enhancer.enhance(photo)
-    assert len(restored) == 1 and final.shape == (512, 512, 3)
+    assert len(restored) == 1 and final.shape == (1024, 1024, 3)  # 256 px enlarged to 512 first, as the official

@@ -125,3 +125,10 @@ def test_alpha_is_kept_and_changes_no_colour():
         INPUTS.pop('astro512_alpha')
     assert with_alpha.shape == (1024, 1024, 4) and (with_alpha[:, :, 3] == 90).all()
     assert np.array_equal(with_alpha[:, :, :3], plain)
+
+
+def test_output_size_is_known_before_the_work():
+    enhancer = FaceEnhancer(restorer=GivenFaces([]), upscale=2, detection_model=GivenLandmarks([], 'retinaface5'))
+    assert enhancer.output_size(300, 380) == (1024, 1298)  # the recorded small case at x2
+    assert enhancer.output_size(512, 512) == (1024, 1024)
+    assert enhancer.output_size(120, 160) == (1024, 1366)

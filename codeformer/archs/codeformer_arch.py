@@ -199,9 +199,11 @@ def _fidelity(w: float | torch.Tensor | Sequence[float], batch: int, device: tor
     if isinstance(w, (int, float)):
         return float(w)
     w = torch.as_tensor(w, dtype=torch.float32, device=device).reshape(-1)
+    if _exporting():  # one value or one per sample: both broadcast in ``decode``
+        return w
     if w.numel() == 1:
         return w.expand(batch)
-    if w.numel() != batch and not _exporting():
+    if w.numel() != batch:
         raise ValueError(f'w has {w.numel()} values for a batch of {batch}')
     return w
 

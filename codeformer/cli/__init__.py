@@ -19,7 +19,7 @@ from collections.abc import Callable
 from codeformer.cli.log import EXIT_USAGE, Terminated, interruption_code, say
 from codeformer.errors import CodeformerError
 
-COMMANDS = ('restore', 'colorize', 'inpaint', 'download', 'crop', 'serve')
+COMMANDS = ('restore', 'colorize', 'inpaint', 'download', 'crop', 'serve', 'export-onnx')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +58,9 @@ def _main(argv: list[str] | None) -> int:
     if command == 'crop':
         from codeformer.cli.crop import main as crop_main
         return crop_main(argv, prog='codeformer crop')
+    if command == 'export-onnx':
+        from codeformer.cli.export_onnx import main as export_main
+        return export_main(argv, prog='codeformer export-onnx')
     if command == 'serve':  # the web page (codeformer/serve/), a front end like this one
         from codeformer.serve import main as serve_main
         return serve_main(argv, prog='codeformer serve')

@@ -48,6 +48,10 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
                              'on a GPU as many as fit in its free memory)')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
     parser.add_argument('--fp32', action='store_true', help='full precision on CUDA (default there: half)')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='run the network in PyTorch (default) or in onnxruntime from an ONNX export (made '
+                             'beside the weights on first use, or --onnx_path)')
+    parser.add_argument('--onnx_path', default=None, help='the ONNX file for --backend onnxruntime')
     parser.add_argument('--skip_existing', action='store_true',
                         help='leave inputs whose results exist already (resume a stopped batch)')
     parser.add_argument('--report', default=None, metavar='FILE.json',
@@ -134,6 +138,20 @@ def download_parser(prog: str | None, sets: list[str]) -> argparse.ArgumentParse
     parser.add_argument('sets', nargs='+', choices=sets, metavar='SET', help=f'one or more of: {", ".join(sets)}')
     parser.add_argument('--force', action='store_true', help='download again even if the file is present')
     parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    return parser
+
+
+def export_onnx_parser(prog: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description='Export CodeFormer to ONNX with inputs input (Bx3x512x512, RGB in [-1, 1]) and weight '
+                               '(the fidelity w per face), output output; checked in onnxruntime afterwards. The '
+                               'file is derived from your downloaded weights: keep it on your machine.')
+    parser.add_argument('--model_path', default=None, help='checkpoint to export (default: the released one)')
+    parser.add_argument('-o', '--output', default='codeformer.onnx', help='the ONNX file (default: codeformer.onnx)')
+    parser.add_argument('--opset', type=number(int, 18, 30), default=18, help='ONNX opset (default: 18)')
+    parser.add_argument('--fp16', action='store_true', help='half-precision weights and inputs (for GPU runtimes)')
+    parser.add_argument('--no_check', action='store_true', help='skip the onnxruntime check after export')
+    parser.add_argument('-q', '--quiet', action='store_true', help='no download progress')
     return parser
 
 

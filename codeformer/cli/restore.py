@@ -73,7 +73,8 @@ def build_job(command: str, args: argparse.Namespace):
 
     task = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}[command]
     restorer = FaceRestorer(task, w=getattr(args, 'fidelity_weight', 0.5), model_path=args.model_path,
-                            device=args.device, fp32=args.fp32, batch_size=args.batch_size, progress=not args.quiet)
+                            device=args.device, fp32=args.fp32, batch_size=args.batch_size, progress=not args.quiet,
+                            backend=args.backend, onnx_path=args.onnx_path)
     if command == 'restore' and not args.has_aligned:
         enhancer = FaceEnhancer(restorer, upscale=args.upscale, detection_model=args.detection_model,
                                 use_parse=not args.no_parse, bg_upsampler=args.bg_upsampler,

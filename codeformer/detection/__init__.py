@@ -12,6 +12,7 @@ import os
 import torch
 
 from codeformer.detection.common import DetectedFace, Detector, as_bgr, fit_similarity
+from codeformer.errors import InvalidOption
 
 __all__ = ['DETECTORS', 'DetectedFace', 'Detector', 'as_bgr', 'build_detector', 'fit_similarity']
 
@@ -32,11 +33,12 @@ def build_detector(name: str, device: torch.device | str = 'cpu', weights_dir: s
 
     ``weights_dir`` is searched first for downloaded weights and receives a download (like facexlib's
     ``model_rootpath``); otherwise the weight zoo's places are used. A weight file that cannot be had raises
-    ``codeformer.weight_zoo.WeightsUnavailable`` with a one-line message; a missing package, ModuleNotFoundError.
+    ``codeformer.weight_zoo.WeightsUnavailable`` with a one-line message; a missing package,
+    ``MissingPackage`` (a ModuleNotFoundError).
     """
     if name.startswith('retinaface'):
         if name not in DETECTORS:
-            raise ValueError(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')
+            raise InvalidOption(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')
         from codeformer.detection.retinaface import RetinaFaceDetector
 
         return RetinaFaceDetector(name, device=device, weights_dir=weights_dir, progress=progress)
@@ -48,4 +50,4 @@ def build_detector(name: str, device: torch.device | str = 'cpu', weights_dir: s
         from codeformer.detection.dlib_mmod import DlibDetector
 
         return DlibDetector(weights_dir=weights_dir, progress=progress)
-    raise ValueError(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')
+    raise InvalidOption(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')

@@ -22,6 +22,7 @@ import numpy as np
 
 from codeformer.alignment import DLIB_5
 from codeformer.detection.common import DetectedFace, as_bgr, local_weights, sort_faces
+from codeformer.errors import import_optional
 
 FILES = {'dlib_mmod': 'mmod_human_face_detector.dat', 'dlib_5_landmarks': 'shape_predictor_5_face_landmarks.dat'}
 
@@ -47,7 +48,7 @@ class DlibDetector:
 
     def __init__(self, weights_dir: str | os.PathLike | None = None, progress: bool = True, upsample: int = 1,
                  hog: bool = False, rgb: bool = False) -> None:
-        import dlib
+        dlib = import_optional('dlib', 'pip install dlib-bin face_recognition_models', 'the dlib detector')
 
         self.name = 'dlib_hog' if hog else 'dlib'
         self.upsample = upsample

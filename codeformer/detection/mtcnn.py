@@ -19,6 +19,7 @@ from torch import nn
 from torchvision.ops import nms
 
 from codeformer.detection.common import DetectedFace, as_bgr, sort_faces
+from codeformer.errors import MissingPackage
 
 PACKAGE = 'facenet_pytorch'
 INSTALL_HINT = 'pip install --no-deps facenet-pytorch'
@@ -98,7 +99,7 @@ def weights_folder() -> Path:
     """The ``data`` folder of the installed facenet-pytorch, found without importing the package."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f'the mtcnn detector reads its weights from the facenet-pytorch package, which is '
+        raise MissingPackage(f'the mtcnn detector reads its weights from the facenet-pytorch package, which is '
                                   f'not installed: {INSTALL_HINT}')
     return Path(next(iter(spec.submodule_search_locations))) / 'data'
 

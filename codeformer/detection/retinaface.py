@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from codeformer.detection.common import DetectedFace, as_bgr, local_weights, sort_faces
+from codeformer.errors import InvalidOption
 
 NETWORKS = {'retinaface_resnet50': 'resnet50', 'retinaface_mobile0.25': 'mobile0.25'}
 
@@ -35,7 +36,7 @@ class RetinaFaceDetector:
         from codeformer import weight_zoo
 
         if name not in NETWORKS:
-            raise ValueError(f'unknown RetinaFace model {name!r}; known: {", ".join(NETWORKS)}')
+            raise InvalidOption(f'unknown RetinaFace model {name!r}; known: {", ".join(NETWORKS)}')
         self.name = name
         self.device = torch.device(device)
         path = local_weights(name, weights_dir, progress)

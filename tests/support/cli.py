@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def run_script(script: str, *args: str, cwd: Path | None = None, env: dict | None = None,
                timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python <script> args...``; ``script`` may also be ``-m codeformer`` (the ``codeformer`` command)."""
     full_env = {**os.environ, 'PYTHONPATH': str(ROOT), 'CODEFORMER_MIRROR': 'http://127.0.0.1:9/none',
                 **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd or ROOT, env=full_env,
+    target = script.split() if script.startswith('-m ') else [str(ROOT / script)]
+    return subprocess.run([sys.executable, *target, *args], cwd=cwd or ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
