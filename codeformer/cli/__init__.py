@@ -2,7 +2,8 @@
 
 Modules: ``arguments`` (options), ``checks`` (what is checked before any work), ``images`` and ``videos`` (the
 loops), ``jobs`` (what each front door does to a batch), ``log`` (one record list, report, summary and exit-code
-table for the whole run), ``restore``/``crop``/``download`` (the commands). The library (``FaceEnhancer`` and what
+table for the whole run), ``restore``/``crop``/``download``/``merge_reports`` (the commands), ``shards`` (``--shard``)
+and ``ray_runner`` (``--ray``). The library (``FaceEnhancer`` and what
 it uses) imports nothing from here.
 
 Errors: a ``codeformer.errors.CodeformerError`` that stops a command before it starts is one ``error:`` line and
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from codeformer.cli.log import EXIT_USAGE, Terminated, interruption_code, say
 from codeformer.errors import CodeformerError
 
-COMMANDS = ('restore', 'colorize', 'inpaint', 'download', 'crop', 'serve', 'export-onnx')
+COMMANDS = ('restore', 'colorize', 'inpaint', 'download', 'crop', 'serve', 'export-onnx', 'merge-reports')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +62,9 @@ def _main(argv: list[str] | None) -> int:
     if command == 'export-onnx':
         from codeformer.cli.export_onnx import main as export_main
         return export_main(argv, prog='codeformer export-onnx')
+    if command == 'merge-reports':
+        from codeformer.cli.merge_reports import main as merge_main
+        return merge_main(argv, prog='codeformer merge-reports')
     if command == 'serve':  # the web page (codeformer/serve/), a front end like this one
         from codeformer.serve import main as serve_main
         return serve_main(argv, prog='codeformer serve')

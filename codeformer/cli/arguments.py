@@ -57,6 +57,7 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
     parser.add_argument('--report', default=None, metavar='FILE.json',
                         help='write a JSON report: per input its outputs, faces, timings and any error')
     add_max_pixels(parser)
+    add_scale_out_options(parser)
     parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar or summary')
     parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
 
@@ -66,6 +67,24 @@ def add_max_pixels(parser: argparse.ArgumentParser) -> None:
                         help='refuse, from its header and before decoding, an image (or video frame) with more '
                              f'pixels than this, or whose result would have more (default: {DEFAULT_MAX_PIXELS}, '
                              "Pillow's limit: 537 MB as 8-bit colour)")
+
+
+def add_scale_out_options(parser: argparse.ArgumentParser) -> None:
+    """Beyond one process: a shard of the inputs, or a Ray cluster."""
+    from codeformer.cli.shards import shard_option
+    group = parser.add_argument_group('beyond one machine (see README: Restoring archives beyond one machine)')
+    where = group.add_mutually_exclusive_group()
+    where.add_argument('--shard', type=shard_option, default=None, metavar='K/N|auto',
+                       help='restore only shard K of N (counted from 0; a file always lands in the same shard); '
+                            'auto: from RANK/WORLD_SIZE (torchrun) or SLURM_PROCID/SLURM_NTASKS. --report FILE '
+                            'becomes FILE.K-of-N.json; join them with codeformer merge-reports')
+    where.add_argument('--ray', nargs='?', const='', default=None, metavar='ADDRESS',
+                       help='run on a Ray cluster (pip install codeformer[ray]): the running one (ray start), or '
+                            'the one at ADDRESS, or else a new one on this machine; outputs go to -o, which every '
+                            'node must see')
+    group.add_argument('--ray_actors', type=positive_int, default=None, metavar='N',
+                       help='with --ray: how many actors restore at once (default: one per GPU, or one per node '
+                            'on a cluster without GPUs)')
 
 
 def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentParser:

@@ -49,15 +49,22 @@ class Record:
     skipped: bool = False
     seconds: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    node: str | None = None  # the Ray node that did it (--ray runs only)
 
 
 class RunLog:
-    """The records of one run, in input order, and what was passed over before it started."""
+    """The records of one run, in input order, and what was passed over before it started.
 
-    def __init__(self, out_root: Path, passed_over: Counter | None = None, quiet: bool = False):
+    ``label`` starts the summary (``shard 0/2: ...``); ``echo=False`` records errors and warnings without saying
+    them (a Ray actor's log: the driver says them)."""
+
+    def __init__(self, out_root: Path, passed_over: Counter | None = None, quiet: bool = False, label: str = '',
+                 echo: bool = True):
         self.out_root = out_root
         self.passed_over = Counter(passed_over or {})
         self.quiet = quiet
+        self.label = label
+        self.echo = echo
         self.records: list[Record] = []
 
     def add(self, inp: InputFile) -> Record:
@@ -67,26 +74,26 @@ class RunLog:
 
     def fail(self, rec: Record, message: str) -> None:
         rec.error = message
-        say('error', message)
+        if self.echo:
+            say('error', message)
 
     def warn(self, rec: Record, message: str) -> None:
         rec.warnings.append(message)
-        say('warning', message)
+        if self.echo:
+            say('warning', message)
+
+    def announce(self, rec: Record) -> None:
+        """Say a record's warnings and error, recorded elsewhere (by a Ray actor)."""
+        for message in rec.warnings:
+            say('warning', message)
+        if rec.error:
+            say('error', rec.error)
 
     def summary(self) -> str:
-        done = sum(1 for r in self.records if not r.error and not r.skipped)
-        failed = sum(1 for r in self.records if r.error)
-        skipped = sum(1 for r in self.records if r.skipped)
-        warned = sum(1 for r in self.records if r.warnings and not r.error)
-        parts = [f'{done} done', f'{failed} failed']
-        if warned:
-            parts.append(f'{warned} with warnings')
-        if skipped:
-            parts.append(f'{skipped} skipped (already done)')
-        text = ', '.join(parts)
+        text = outcomes(self.records)
         if self.passed_over:
             text += '; passed over: ' + ', '.join(counted(n, w) for w, n in sorted(self.passed_over.items()))
-        return f'{text}; results in {self.out_root}'
+        return f'{self.label}{": " if self.label else ""}{text}; results in {self.out_root}'
 
     def finish(self, report: Path | None, code: int = EXIT_OK) -> int:
         """Write the report, say the summary; the exit code: ``code`` (an interruption) or the outcome's."""
@@ -101,6 +108,20 @@ class RunLog:
         if code == EXIT_OK and any(r.error for r in self.records):
             code = EXIT_SOME_FAILED
         return code
+
+
+def outcomes(records: list[Record]) -> str:
+    """``3 done, 1 failed, 1 with warnings, 2 skipped (already done)``."""
+    done = sum(1 for r in records if not r.error and not r.skipped)
+    failed = sum(1 for r in records if r.error)
+    skipped = sum(1 for r in records if r.skipped)
+    warned = sum(1 for r in records if r.warnings and not r.error)
+    parts = [f'{done} done', f'{failed} failed']
+    if warned:
+        parts.append(f'{warned} with warnings')
+    if skipped:
+        parts.append(f'{skipped} skipped (already done)')
+    return ', '.join(parts)
 
 
 def write_report(path: Path, records: list[Record]) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from codeformer.cli.arguments import check_detector
 from codeformer.cli.checks import UsageError, no_input_replaced, writable_file, writable_folder
 from codeformer.cli.log import EXIT_OK, RunLog, interruption_code, say
-from codeformer.utils.inputs import run_name, scan_inputs
+from codeformer.cli.shards import resolve_shard, take_shard
+from codeformer.utils.inputs import InputFile, run_name, scan_inputs
 
 
 def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -20,6 +21,10 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
     whole = command == 'restore' and not args.has_aligned
     if whole:
         check_detector(parser, args.detection_model)
+    shard = resolve_shard(args.shard)
+    if args.ray is not None:
+        from codeformer.cli.ray_runner import require_ray
+        require_ray()
     scan = scan_inputs(args.input_path, kinds=('image', 'video') if command == 'restore' else ('image', ))
     inputs, passed_over = scan.files, scan.passed_over
     if not whole and any(inp.kind == 'video' for inp in inputs):
@@ -28,8 +33,9 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
             raise UsageError(f'{videos[0].path}: videos are restored as whole frames: leave out --has_aligned')
         passed_over['video with --has_aligned'] += len(videos)
         inputs = [inp for inp in inputs if inp.kind == 'image']
-    images = [inp for inp in inputs if inp.kind == 'image']
-    videos = [inp for inp in inputs if inp.kind == 'video']
+    mine = take_shard(inputs, args.input_path, shard)  # after listing all: names as in a single run
+    images = [inp for inp in mine if inp.kind == 'image']
+    videos = [inp for inp in mine if inp.kind == 'video']
 
     w = getattr(args, 'fidelity_weight', None)
     name = run_name(args.input_path)
@@ -37,32 +43,50 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
     writable_folder(out_root)
     report = Path(args.report) if args.report else None
     if report is not None:
+        report = shard.report_path(report) if shard else report
         writable_file(report, 'report')
         no_input_replaced([inp.path for inp in inputs], [report], 'report')
 
-    if args.batch_size is None:
-        device = select_device(args.device)
-        args.batch_size = auto_batch_size(device, inference_dtype(device, args.fp32))
-    job = build_job(command, args)
+    if args.ray is not None:  # the networks run in the actors; here only the checks (weights, layout)
+        job = build_job(command, argparse.Namespace(**{**vars(args), 'device': 'cpu', 'batch_size': 1}))
+    else:
+        if args.batch_size is None:
+            device = select_device(args.device)
+            args.batch_size = auto_batch_size(device, inference_dtype(device, args.fp32))
+        job = build_job(command, args)
     from codeformer.video_runner import output_path
-    planned = [out_root / job.marker(inp.name).format(name=inp.name) for inp in images]
-    no_input_replaced([inp.path for inp in inputs], planned + [output_path(out_root, inp.name) for inp in videos])
+    planned = [out_root / job.marker(inp.name).format(name=inp.name) if inp.kind == 'image'
+               else output_path(out_root, inp.name) for inp in inputs]  # every shard's: all refuse alike
+    no_input_replaced([inp.path for inp in inputs], planned)
 
-    from codeformer.cli.images import run_images
-    log = RunLog(out_root, passed_over, args.quiet)
+    log = RunLog(out_root, passed_over, args.quiet, label=f'shard {shard}' if shard else '')
     code = EXIT_OK
     try:
-        if images:
-            run_images(log, images, job, batch_size=args.batch_size, skip_existing=args.skip_existing,
-                       max_pixels=args.max_pixels, protected=[inp.path for inp in inputs])
-        if videos:  # a folder may hold both: images above, videos here
-            from codeformer.cli.videos import run_videos, video_options
-            run_videos(log, videos, job.enhancer, video_options(args, len(inputs) == 1, args.max_pixels),
-                       skip_existing=args.skip_existing)
+        if args.ray is not None:
+            from codeformer.cli.ray_runner import run_on_ray
+            run_on_ray(log, command, args, images + videos, protected=[inp.path for inp in inputs],
+                       single_video=len(inputs) == 1)
+        else:
+            run_local(log, job, args, images, videos, protected=[inp.path for inp in inputs],
+                      single_video=len(inputs) == 1)
     except KeyboardInterrupt as exc:
         code = interruption_code(exc)
         say('stopped', 'interrupted; the results written so far are complete')
     return log.finish(report, code)
+
+
+def run_local(log: RunLog, job, args: argparse.Namespace, images: list[InputFile], videos: list[InputFile],
+              protected: list[Path], single_video: bool) -> None:
+    """Images, then videos (a folder may hold both), through their loops into ``log``: what a local run does,
+    and what each Ray actor does with its share."""
+    from codeformer.cli.images import run_images
+    if images:
+        run_images(log, images, job, batch_size=args.batch_size, skip_existing=args.skip_existing,
+                   max_pixels=args.max_pixels, protected=protected)
+    if videos:
+        from codeformer.cli.videos import run_videos, video_options
+        run_videos(log, videos, job.enhancer, video_options(args, single_video, args.max_pixels),
+                   skip_existing=args.skip_existing)
 
 
 def build_job(command: str, args: argparse.Namespace):

@@ -1,0 +1,85 @@
+"""``--shard K/N`` and ``--shard auto``: one of N disjoint, stable parts of a run's inputs.
+
+A file's shard is a hash of its path relative to the input root (for a folder, its name in the folder), so the
+same file lands in the same shard whatever machine lists it and whatever else the folder holds. Shards are taken
+after the whole folder is listed, so output names (``a_jpg``, ``a_png``) are those of a single run.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeformer.cli.checks import UsageError
+from codeformer.utils.inputs import InputFile
+
+# (rank, world size) variables of the launchers we know, first found wins
+LAUNCHERS = (('RANK', 'WORLD_SIZE', 'torchrun'), ('SLURM_PROCID', 'SLURM_NTASKS', 'Slurm'))
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 0-based, as RANK and SLURM_PROCID are
+    count: int
+
+    def __str__(self) -> str:
+        return f'{self.index}/{self.count}'
+
+    def holds(self, relative: str) -> bool:
+        """Whether the input at ``relative`` (a path relative to the input root) belongs to this shard."""
+        return shard_of(relative, self.count) == self.index
+
+    def report_path(self, report: Path) -> Path:
+        """Where this shard writes ``--report``: ``report.json`` -> ``report.0-of-2.json``."""
+        return report.with_name(f'{report.stem}.{self.index}-of-{self.count}{report.suffix}')
+
+
+def shard_of(relative: str, count: int) -> int:
+    """The shard (0..count-1) of a relative path: the same on every machine and Python process."""
+    digest = hashlib.sha256(os.fsencode(Path(relative).as_posix())).digest()
+    return int.from_bytes(digest[:8], 'big') % count
+
+
+def shard_option(text: str) -> Shard | str:
+    """argparse type of ``--shard``: ``K/N`` (0 <= K < N) or ``auto``."""
+    if text == 'auto':
+        return text
+    match = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text)
+    if not match:
+        raise argparse.ArgumentTypeError(f'expected K/N (this is shard K of N, counted from 0) or auto, got {text!r}')
+    index, count = int(match[1]), int(match[2])
+    if count < 1 or index >= count:
+        raise argparse.ArgumentTypeError(f'K must be in [0, N-1] and N at least 1, got {text!r}')
+    return Shard(index, count)
+
+
+def resolve_shard(value: Shard | str | None, environ: Mapping[str, str] = os.environ) -> Shard | None:
+    """The shard to run: the one given, or for ``auto`` the launcher's rank and world size."""
+    if value != 'auto':
+        return value
+    for rank_var, size_var, launcher in LAUNCHERS:
+        if rank_var in environ and size_var in environ:
+            try:
+                return shard_option(f'{environ[rank_var]}/{environ[size_var]}')
+            except argparse.ArgumentTypeError:
+                raise UsageError(f'--shard auto: {launcher} set {rank_var}={environ[rank_var]!r} and '
+                                 f'{size_var}={environ[size_var]!r}, not a rank below a world size') from None
+    names = ' or '.join(f'{rank}/{size}' for rank, size, _ in LAUNCHERS)
+    raise UsageError(f'--shard auto: no launcher found (neither {names} is set); give --shard K/N')
+
+
+def relative_to_root(path: Path, input_path: str | os.PathLike) -> str:
+    """``path`` relative to the input root: its name in the folder, or the file's own name."""
+    root = Path(input_path)
+    return path.relative_to(root).as_posix() if root.is_dir() else path.name
+
+
+def take_shard(inputs: Sequence[InputFile], input_path: str | os.PathLike, shard: Shard | None) -> list[InputFile]:
+    """The inputs of ``shard`` (all of them without one), in their order."""
+    if shard is None:
+        return list(inputs)
+    return [inp for inp in inputs if shard.holds(relative_to_root(inp.path, input_path))]
