@@ -112,7 +112,7 @@ class FaceEnhancer:
     def parser(self):
         if self._parser is None and self.use_parse:
             from codeformer.parsing import FaceParser
-            self._parser = FaceParser(self.restorer.device, batch_size=self.restorer.batch_size,
+            self._parser = FaceParser(self.restorer.device, self.restorer.dtype, batch_size=self.restorer.batch_size,
                                       progress=self.progress)
         return self._parser
 
@@ -123,7 +123,8 @@ class FaceEnhancer:
                 raise InvalidOption(f'unknown background upsampler {self._bg!r} (choose realesrgan)')
             from codeformer.background import RealESRGANUpsampler
             device = self.restorer.device
-            self._bg = RealESRGANUpsampler(device, half=self.restorer.dtype != torch.float32, tile=self.bg_tile,
+            half = device.type == 'cuda' and self.restorer.dtype != torch.float32  # realesrgan knows fp16 only
+            self._bg = RealESRGANUpsampler(device, half=half, tile=self.bg_tile,
                                            progress=self.progress)
         return self._bg
 

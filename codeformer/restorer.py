@@ -89,7 +89,9 @@ class FaceRestorer:
         w: fidelity weight in [0, 1] for restoration (small: quality, large: fidelity to the input).
         model_path: a checkpoint to use instead of the released one.
         device: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.
-        fp32: keep float32 on CUDA (half precision otherwise).
+        fp32: the same as ``precision='fp32'``.
+        precision: 'auto', 'fp32', 'bf16' or 'fp16' (``runtime.inference_dtype``: the convolutions' dtype; the
+            transformer, logits and codebook stay in float32).
         batch_size: faces per network call (None: ``runtime.auto_batch_size``).
         net: an already built network (skips loading; for embedding and tests).
         backend: 'pytorch', or 'onnxruntime' to run an ONNX export of the network (``onnx_path``; by default the
@@ -98,7 +100,8 @@ class FaceRestorer:
 
     def __init__(self, task: str = 'restoration', w: float = 0.5, model_path: str | None = None,
                  device: str = 'auto', fp32: bool = False, batch_size: int | None = None, net: CodeFormer | None = None,
-                 progress: bool = True, backend: str = 'pytorch', onnx_path: str | os.PathLike | None = None):
+                 progress: bool = True, backend: str = 'pytorch', onnx_path: str | os.PathLike | None = None,
+                 precision: str = 'auto'):
         if task not in TASKS:
             raise InvalidOption(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
         self.task = TASKS[task]
@@ -110,7 +113,8 @@ class FaceRestorer:
             raise InvalidOption(f'unknown backend {backend!r}; choose from {", ".join(BACKENDS)}')
         self.backend = backend
         self.device = select_device(device)
-        self.dtype = inference_dtype(self.device, fp32) if backend == 'pytorch' else torch.float32
+        self.precision = 'fp32' if fp32 else precision
+        self.dtype = inference_dtype(self.device, self.precision) if backend == 'pytorch' else torch.float32
         self.batch_size = max(1, int(batch_size or auto_batch_size(self.device, self.dtype)))
         weight_file = None
         if net is None and (backend == 'pytorch' or onnx_path is None or not Path(onnx_path).is_file()):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from codeformer.errors import CodeformerError
+from codeformer.errors import CodeformerError, InvalidOption
 
 
 class DeviceUnavailable(CodeformerError, RuntimeError):
@@ -29,10 +29,42 @@ def select_device(name: str = 'auto') -> torch.device:
         raise DeviceUnavailable(f'--device {name}: {exc}') from exc
 
 
-def inference_dtype(device: torch.device, fp32: bool = False, bf16_supported: bool | None = None) -> torch.dtype:
-    """Half precision on CUDA (bfloat16 where the GPU supports it natively, as fp16 can overflow in
-    the attention and GroupNorm statistics of this network), float32 elsewhere or when asked."""
-    if fp32 or device.type != 'cuda':
+PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
+_DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), from torch's CPU capability and, on Linux,
+    the CPU's flags; without it bfloat16 is emulated and slower than float32."""
+    capability = torch.backends.cpu.get_cpu_capability().upper()
+    if 'AMX' in capability or 'BF16' in capability:
+        return True
+    try:
+        with open('/proc/cpuinfo') as info:
+            flags = next((line for line in info if line.startswith('flags')), '').split()
+    except OSError:
+        return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+
+def inference_dtype(device: torch.device, precision: str | bool = 'auto',
+                    bf16_supported: bool | None = None) -> torch.dtype:
+    """The dtype of the convolutional networks for ``precision`` (``PRECISIONS``; True means 'fp32', as ``--fp32``).
+
+    'auto': bfloat16 on CUDA where the GPU supports it natively (fp16 can overflow in the attention and GroupNorm
+    statistics of this network), float16 on other GPUs, float32 on the CPU and MPS. The transformer, the logits and
+    the codebook lookup run in float32 whatever is chosen (``CodeFormer.FP32_PARTS``): the choice of code is the step
+    that half precision would change.
+    """
+    if precision is True:
+        precision = 'fp32'
+    elif precision is False or precision is None:
+        precision = 'auto'
+    if precision not in PRECISIONS:
+        raise InvalidOption(f'--precision {precision}: choose from {", ".join(PRECISIONS)}')
+    if precision != 'auto':
+        return _DTYPES[precision]
+    if device.type != 'cuda':
         return torch.float32
     if bf16_supported is None:
         bf16_supported = torch.cuda.is_bf16_supported()
@@ -42,9 +74,18 @@ def inference_dtype(device: torch.device, fp32: bool = False, bf16_supported: bo
 def prepare_for_inference(net: nn.Module, device: torch.device | str | None = None,
                           dtype: torch.dtype = torch.float32) -> nn.Module:
     """The network in eval mode, without gradients, on ``device`` in ``dtype``, in the memory format
-    that runs its convolutions fastest there (channels-last on the CPU and CUDA)."""
+    that runs its convolutions fastest there (channels-last on the CPU and CUDA).
+
+    Parts a network lists in ``FP32_PARTS`` (attribute names) stay in float32 (the precision policy).
+    """
     device = torch.device(device) if device is not None else next(net.parameters()).device
     net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+    for name in getattr(net, 'FP32_PARTS', ()):
+        part = getattr(net, name)
+        if isinstance(part, nn.Parameter):
+            part.data = part.data.float()
+        else:
+            part.float()
     if device.type in ('cpu', 'cuda'):
         net = net.to(memory_format=torch.channels_last)
     if device.type == 'cuda':

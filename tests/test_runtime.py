@@ -2,7 +2,10 @@
 import pytest
 import torch
 
+from codeformer.archs import CodeFormer
+from codeformer.errors import InvalidOption
 from codeformer.runtime import DeviceUnavailable, auto_batch_size, inference_dtype, prepare_for_inference, select_device
+from tests.support.nets import small_codeformer
 
 
 def test_devices_on_this_machine():
@@ -21,7 +24,30 @@ def test_precision_policy():
     assert inference_dtype(torch.device('mps')) is torch.float32
     assert inference_dtype(cuda, bf16_supported=True) is torch.bfloat16
     assert inference_dtype(cuda, bf16_supported=False) is torch.float16
-    assert inference_dtype(cuda, fp32=True, bf16_supported=True) is torch.float32
+    assert inference_dtype(cuda, True, bf16_supported=True) is torch.float32  # --fp32
+    assert inference_dtype(cuda, 'fp32', bf16_supported=True) is torch.float32
+    assert inference_dtype(torch.device('cpu'), 'bf16') is torch.bfloat16  # asked for: given
+    assert inference_dtype(cuda, 'fp16', bf16_supported=True) is torch.float16
+    with pytest.raises(InvalidOption, match='--precision fp8'):
+        inference_dtype(cuda, 'fp8')
+
+
+def test_half_precision_keeps_the_code_choice_in_float32():
+    """Convolutions in the chosen dtype; the transformer, its logits and the codebook in float32."""
+    net = prepare_for_inference(small_codeformer(), 'cpu', torch.bfloat16)
+    dtypes = {name: {p.dtype for p in getattr(net, name).parameters()} if name != 'position_emb'
+              else {net.position_emb.dtype} for name in CodeFormer.FP32_PARTS}
+    assert all(d == {torch.float32} for d in dtypes.values()), dtypes
+    for part in (net.encoder, net.generator, net.fuse_convs_dict):
+        assert {p.dtype for p in part.parameters()} == {torch.bfloat16}
+    x = torch.rand(2, 3, 64, 64) * 2 - 1  # float32 in: cast where the network needs it
+    with torch.inference_mode():
+        out, logits, _ = net(x, w=torch.tensor([0.2, 0.9]), adain=True)
+        ref_out, ref_logits, _ = prepare_for_inference(small_codeformer(), 'cpu')(x, w=torch.tensor([0.2, 0.9]),
+                                                                                   adain=True)
+    assert out.dtype is torch.bfloat16 and logits.dtype is torch.float32
+    assert (logits.argmax(2) == ref_logits.argmax(2)).float().mean() >= 0.75
+    assert (out.float() - ref_out).abs().mean() < 0.05
 
 
 def test_batch_size_from_free_memory():

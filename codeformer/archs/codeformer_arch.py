@@ -74,7 +74,15 @@ class FuseSFTBlock(nn.Module):
 
 
 class CodeFormer(VQAutoEncoder):
-    """The CodeFormer network with the released checkpoints' names, shapes and call signature."""
+    """The CodeFormer network with the released checkpoints' names, shapes and call signature.
+
+    ``FP32_PARTS`` stay in float32 when ``runtime.prepare_for_inference`` puts the network in half precision: the
+    transformer that predicts the codes, its logits and the codebook. Choosing a code is the step half precision
+    changes most (an argmax over 1024 close logits); the transformer is about 1 % of the work. The convolutions
+    (encoder, generator, fusion) run in the chosen dtype; ``forward`` casts at the boundaries.
+    """
+
+    FP32_PARTS = ('position_emb', 'feat_emb', 'ft_layers', 'idx_pred_layer', 'quantize')
 
     def __init__(self, dim_embd: int = 512, n_head: int = 8, n_layers: int = 9, codebook_size: int = 1024,
                  latent_size: int = 256, connect_list: Sequence[str] = ('32', '64', '128', '256'),
@@ -143,6 +151,7 @@ class CodeFormer(VQAutoEncoder):
 
     def predict_logits(self, lq_feat: torch.Tensor) -> torch.Tensor:
         """Logits over the codebook, (B, HW, codebook_size)."""
+        lq_feat = lq_feat.to(self.position_emb.dtype)
         pos = self.position_emb.unsqueeze(1).expand(-1, lq_feat.shape[0], -1)
         query = self.feat_emb(lq_feat.flatten(2).permute(2, 0, 1))
         for layer in self.ft_layers:
@@ -180,7 +189,8 @@ class CodeFormer(VQAutoEncoder):
         fuse = True if _exporting() else _any_positive(w)
         # At w = 0 (and for code-only training) no encoder tap is used: skip keeping them.
         taps = self.connect_list if (fuse and not code_only) else ()
-        lq_feat, enc_feats = self.encode(x, taps)
+        conv_dtype = self.encoder.blocks[0].weight.dtype
+        lq_feat, enc_feats = self.encode(x.to(conv_dtype), taps)
         logits = self.predict_logits(lq_feat)
         if code_only:
             return logits, lq_feat
@@ -190,8 +200,8 @@ class CodeFormer(VQAutoEncoder):
         if detach_16:
             quant_feat = quant_feat.detach()
         if adain:
-            quant_feat = adaptive_instance_normalization(quant_feat, lq_feat)
-        return self.decode(quant_feat, enc_feats, w, fuse), logits, lq_feat
+            quant_feat = adaptive_instance_normalization(quant_feat, lq_feat.to(quant_feat.dtype))
+        return self.decode(quant_feat.to(conv_dtype), enc_feats, w, fuse), logits, lq_feat
 
 
 def _fidelity(w: float | torch.Tensor | Sequence[float], batch: int, device: torch.device) -> float | torch.Tensor:

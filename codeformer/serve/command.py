@@ -93,9 +93,15 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     try:
         web.run()
     except KeyboardInterrupt as exc:  # uvicorn passes Ctrl-C (and SIGTERM) on once it has shut down
-        server.close()
-        say('stopped', 'the server stopped; its uploads and results were removed')
-        return interruption_code(exc)
+        return stopped(server, interruption_code(exc))
     finally:
         server.close()
+    if web.should_exit:  # a signal uvicorn handled without passing it on (seen on a busy machine)
+        return stopped(server, 130)
     return EXIT_OK
+
+
+def stopped(server, code: int) -> int:
+    server.close()
+    say('stopped', 'the server stopped; its uploads and results were removed')
+    return code
