@@ -21,9 +21,15 @@ from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, decode_i
 from codeformer.utils.inputs import InputFile
 
 
-def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def chunked(items: Sequence, size: int) -> Iterator[Sequence]:
+    """``items`` in consecutive runs of ``size`` (the last one shorter): the batches of a run."""
+    for start in range(0, len(items), max(1, size)):
+        yield items[start:start + max(1, size)]
+
+
+def already_done(out_root: Path, job: Job, inp: InputFile) -> bool:
+    """Whether ``inp``'s results exist (``--skip_existing``)."""
+    return (out_root / job.marker(inp.name).format(name=inp.name)).exists()
 
 
 def describe_failure(path: Path, exc: BaseException) -> str:
@@ -49,12 +55,12 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
     todo: list[tuple[InputFile, Record]] = []
     for inp in inputs:
         rec = log.add(inp)
-        if skip_existing and (out_root / job.marker(inp.name).format(name=inp.name)).exists():
+        if skip_existing and already_done(out_root, job, inp):
             rec.skipped = True
         else:
             todo.append((inp, rec))
     faces, started = 0, time.perf_counter()
-    chunks = list(_chunks(todo, max(1, batch_size)))
+    chunks = list(chunked(todo, batch_size))
     bar = tqdm(total=len(todo), unit=unit, disable=log.quiet, file=sys.stderr, dynamic_ncols=True)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix='decode') as pool:

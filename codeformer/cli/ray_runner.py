@@ -1,19 +1,19 @@
 """``--ray [ADDRESS]``: the same run on a Ray cluster, with Ray Data.
 
-The driver lists the inputs (as a local run does: the same names, the same checks before work) and hands Ray Data
-one row per file: its index, its path as bytes (any name survives Arrow) and its output name. Actors (one per GPU,
-or one per node on a cluster without GPUs) each load the networks once and run a batch of files through
-``restore.run_local``, the very loop of a local run: our own reader (16-bit, alpha, EXIF), atomic writes into the
-output folder (which every node must see), one record per file. The records come back to the driver, which says
-their lines, shows the progress and writes the one report. A bad file costs only itself; an actor that dies has its
-files redone by another (Ray restarts it and retries the batch; writes are atomic, so nothing half-written stays).
+The driver lists the inputs as a local run does (the same names, the same checks before work, ``--skip_existing``)
+and hands Ray Data one row per batch of the local run: the same files together, so the results are the same bit
+for bit. Actors (one per GPU, or one per node on a cluster without GPUs) each load the networks once and run their
+batches through ``restore.run_local``, the very loop of a local run: our own reader (16-bit, alpha, EXIF), atomic
+writes into the output folder (which every node must see), one record per file. The records come back to the
+driver, which says their lines, shows the progress and writes the one report. A bad file costs only itself; the
+batch of an actor that dies is redone by another (Ray restarts the actor and retries; writes are atomic, so
+nothing half-written stays).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
+import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,10 +22,13 @@ import numpy as np
 from tqdm import tqdm
 
 from codeformer.cli.checks import UsageError
-from codeformer.cli.log import RunLog
+from codeformer.cli.images import already_done, chunked
+from codeformer.cli.log import Record, RunLog
+from codeformer.cli.videos import video_done
 from codeformer.utils.inputs import InputFile
 
 INSTALL = 'pip install codeformer[ray]'
+ACTOR_START_S = 600  # longest wait for the actors to start (a node that downloads a PyTorch wheel, say)
 
 
 def require_ray() -> None:
@@ -55,20 +58,20 @@ class RestoreActor:
         self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each row is one batch of the local run (``[(index, InputFile), ...]``, pickled): its records come back."""
+        return {'records': np.array([pickle.dumps(self.restore(pickle.loads(row))) for row in batch['files']],
+                                    dtype=object)}
+
+    def restore(self, files: list[tuple[int, InputFile]]) -> list[tuple[int, Record]]:
         from codeformer.cli.restore import run_local
-        inputs = [InputFile(Path(os.fsdecode(path)), str(kind), os.fsdecode(name))
-                  for path, kind, name in zip(batch['path'], batch['kind'], batch['name'])]
-        images = [i for i, inp in enumerate(inputs) if inp.kind == 'image']
-        videos = [i for i, inp in enumerate(inputs) if inp.kind == 'video']
+        images = [(i, inp) for i, inp in files if inp.kind == 'image']
+        videos = [(i, inp) for i, inp in files if inp.kind == 'video']
         log = RunLog(self.out_root, quiet=True, echo=False)  # the driver says what happened
-        run_local(log, self.job, self.args, [inputs[i] for i in images], [inputs[i] for i in videos],
-                  self.protected, self.single_video)
-        order = images + videos  # run_local's order of records
-        records = [''] * len(inputs)
-        for position, rec in zip(order, log.records):
+        run_local(log, self.job, self.args, [inp for _, inp in images], [inp for _, inp in videos], self.protected,
+                  self.single_video)
+        for rec in log.records:
             rec.node = self.node
-            records[position] = json.dumps(vars(rec))
-        return {'index': batch['index'], 'record': np.array(records, dtype=object)}
+        return [(i, rec) for (i, _), rec in zip(images + videos, log.records)]  # run_local's order
 
 
 def _actors_and_resources(ray, wanted: int | None) -> tuple[int, dict]:
@@ -84,50 +87,64 @@ def _actors_and_resources(ray, wanted: int | None) -> tuple[int, dict]:
     return actors, {'num_cpus': max(1, min(smallest, total // actors))}
 
 
-def run_on_ray(log: RunLog, command: str, args: argparse.Namespace, inputs: Sequence[InputFile],
+def run_on_ray(log: RunLog, job, command: str, args: argparse.Namespace, inputs: Sequence[InputFile],
                protected: Sequence[Path], single_video: bool) -> None:
     """Restore ``inputs`` on the Ray cluster of ``args.ray`` ('' for the running one, or a new local one),
-    recording each in ``log`` in input order."""
+    recording each in ``log`` in input order. ``job`` (its layout) decides what ``--skip_existing`` skips."""
     import ray
     records = [log.add(inp) for inp in inputs]
-    if not inputs:
+    todo = []
+    for index, (inp, rec) in enumerate(zip(inputs, records)):
+        done = already_done(log.out_root, job, inp) if inp.kind == 'image' else video_done(log.out_root, inp)
+        if args.skip_existing and done:
+            rec.skipped = True
+        else:
+            todo.append(index)
+    if not todo:
         return
     started = not ray.is_initialized()
     if started:
         ray.init(address=args.ray or None, include_dashboard=False, logging_level=logging.WARNING,
                  log_to_driver=True)
-    bar = tqdm(total=len(inputs), unit='file', disable=log.quiet, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=len(todo), unit='file', disable=log.quiet, file=sys.stderr, dynamic_ncols=True)
+    finished: set[int] = set()
     try:
         from ray.data import ActorPoolStrategy, DataContext
         logging.getLogger('ray.data').setLevel(logging.ERROR)  # its notes on execution are not the user's concern
         context = DataContext.get_current()
         context.enable_progress_bars = False  # ours, below
         context.print_on_execution_start = False
+        # every actor up (its networks loaded) before work is handed out, a little at a time: the batches spread
+        # over all of them instead of queueing at the first one ready
+        context.wait_for_min_actors_s = ACTOR_START_S
+        context.max_tasks_in_flight_per_actor = 2
         actors, resources = _actors_and_resources(ray, args.ray_actors)
-        options = {**vars(args), 'output_root': str(log.out_root), 'quiet': True, 'shard': None, 'ray': None}
-        rows = [{'index': i, 'path': os.fsencode(inp.path), 'kind': inp.kind, 'name': os.fsencode(inp.name)}
-                for i, inp in enumerate(inputs)]
-        dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * actors)).map_batches(
-            RestoreActor, batch_size=args.batch_size or (16 if 'num_gpus' in resources else 1),
-            compute=ActorPoolStrategy(size=actors), batch_format='numpy',
+        # the batches of a local run (the same files together, so the same results bit for bit); a video alone
+        size = args.batch_size or (16 if 'num_gpus' in resources else 1)
+        images = [i for i in todo if inputs[i].kind == 'image']
+        batches = [list(b) for b in chunked(images, size)] + [[i] for i in todo if inputs[i].kind == 'video']
+        rows = [{'files': pickle.dumps([(i, inputs[i]) for i in b])} for b in batches]
+        options = {**vars(args), 'output_root': str(log.out_root), 'quiet': True, 'skip_existing': False,
+                   'shard': None, 'ray': None}
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            RestoreActor, batch_size=1, compute=ActorPoolStrategy(size=actors), batch_format='numpy',
             fn_constructor_kwargs=dict(command=command, options=options, protected=[str(p) for p in protected],
                                        single_video=single_video), **resources)
-        done = [False] * len(inputs)
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format='numpy'):
-                for index, text in zip(batch['index'], batch['record']):
-                    rec = records[int(index)]
-                    vars(rec).update({k: v for k, v in json.loads(text).items() if k in vars(rec)})
-                    done[int(index)] = True
-                    log.announce(rec)
-                    bar.update(1)
+                for result in batch['records']:
+                    for index, done in pickle.loads(result):
+                        rec = records[index]
+                        vars(rec).update({k: v for k, v in vars(done).items() if k not in ('input', 'kind')})
+                        finished.add(index)
+                        log.announce(rec)
+                        bar.update(1)
         except ray.exceptions.RayError as exc:  # the cluster went away: what was not done is named, nothing else
             cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            for rec, finished in zip(records, done):
-                if not finished:
-                    log.fail(rec, f'{rec.input}: not restored: the Ray job stopped ({cause})')
+            for index in todo:
+                if index not in finished:
+                    log.fail(records[index], f'{records[index].input}: not restored: the Ray job stopped ({cause})')
     finally:
         bar.close()
         if started:
             ray.shutdown()
-

@@ -64,7 +64,7 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
     try:
         if args.ray is not None:
             from codeformer.cli.ray_runner import run_on_ray
-            run_on_ray(log, command, args, images + videos, protected=[inp.path for inp in inputs],
+            run_on_ray(log, job, command, args, images + videos, protected=[inp.path for inp in inputs],
                        single_video=len(inputs) == 1)
         else:
             run_local(log, job, args, images, videos, protected=[inp.path for inp in inputs],

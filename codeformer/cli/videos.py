@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from codeformer.cli.log import RunLog, say
 from codeformer.errors import CodeformerError
@@ -18,6 +19,11 @@ def video_options(args, single_video: bool, max_pixels: int | None) -> VideoOpti
                         batch_size=args.batch_size, max_pixels=max_pixels)
 
 
+def video_done(out_root: Path, inp: InputFile) -> bool:
+    """Whether ``inp``'s finished video exists (``--skip_existing``)."""
+    return output_path(out_root, inp.name).exists()
+
+
 def run_videos(log: RunLog, inputs: Sequence[InputFile], enhancer, options: VideoOptions,
                skip_existing: bool = False) -> None:
     """Restore every video in ``inputs`` into ``log.out_root``. A stopped run (Ctrl-C, SIGTERM) records the video
@@ -25,7 +31,7 @@ def run_videos(log: RunLog, inputs: Sequence[InputFile], enhancer, options: Vide
     for inp in inputs:
         rec = log.add(inp)
         target = output_path(log.out_root, inp.name)
-        if skip_existing and target.exists():
+        if skip_existing and video_done(log.out_root, inp):
             rec.skipped = True
             continue
         started = time.perf_counter()
