@@ -9,7 +9,7 @@ from pathlib import Path
 from codeformer.cli.arguments import check_detector
 from codeformer.cli.checks import UsageError, no_input_replaced, writable_file, writable_folder
 from codeformer.cli.log import EXIT_OK, RunLog, interruption_code, say
-from codeformer.cli.shards import resolve_shard, take_shard
+from codeformer.cli.shards import local_device, resolve_shard, take_shard
 from codeformer.utils.inputs import InputFile, run_name, scan_inputs
 
 
@@ -22,6 +22,9 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
     if whole:
         check_detector(parser, args.detection_model)
     shard = resolve_shard(args.shard)
+    if shard is not None and args.device == 'auto':  # one process per GPU: each on its own
+        import torch
+        args.device = local_device(args.device, torch.cuda.device_count() if torch.cuda.is_available() else 0)
     if args.ray is not None:
         from codeformer.cli.ray_runner import require_ray
         require_ray()

@@ -19,6 +19,7 @@ from codeformer.utils.inputs import InputFile
 
 # (rank, world size) variables of the launchers we know, first found wins
 LAUNCHERS = (('RANK', 'WORLD_SIZE', 'torchrun'), ('SLURM_PROCID', 'SLURM_NTASKS', 'Slurm'))
+LOCAL_RANKS = ('LOCAL_RANK', 'SLURM_LOCALID')  # a process's number on its own machine
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,17 @@ def resolve_shard(value: Shard | str | None, environ: Mapping[str, str] = os.env
                                  f'{size_var}={environ[size_var]!r}, not a rank below a world size') from None
     names = ' or '.join(f'{rank}/{size}' for rank, size, _ in LAUNCHERS)
     raise UsageError(f'--shard auto: no launcher found (neither {names} is set); give --shard K/N')
+
+
+def local_device(device: str, gpus: int, environ: Mapping[str, str] = os.environ) -> str:
+    """``--device auto`` for one of several processes on a machine with several GPUs: the GPU of its local rank
+    (``cuda:LOCAL_RANK``), as torchrun and Slurm number them; any other case unchanged."""
+    if device != 'auto' or gpus < 2:
+        return device
+    for name in LOCAL_RANKS:
+        if environ.get(name, '').isdigit():
+            return f'cuda:{int(environ[name]) % gpus}'
+    return device
 
 
 def relative_to_root(path: Path, input_path: str | os.PathLike) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from codeformer.cli.checks import UsageError
-from codeformer.cli.shards import Shard, resolve_shard, shard_of, shard_option
+from codeformer.cli.shards import Shard, local_device, resolve_shard, shard_of, shard_option
 from codeformer.utils.image_io import write_image
 from tests.support.cli import ROOT, run_script, start_script
 from tests.support.nets import save_checkpoint, small_codeformer
@@ -75,6 +75,13 @@ def test_shard_auto_reads_torchrun_then_slurm():
         resolve_shard('auto', {'RANK': '5', 'WORLD_SIZE': '2'})
     with pytest.raises(UsageError, match='no launcher found'):
         resolve_shard('auto', {})
+
+
+def test_one_process_per_gpu_takes_the_gpu_of_its_local_rank():
+    assert local_device('auto', 4, {'LOCAL_RANK': '2'}) == 'cuda:2'
+    assert local_device('auto', 2, {'SLURM_LOCALID': '3'}) == 'cuda:1'
+    assert local_device('auto', 1, {'LOCAL_RANK': '2'}) == 'auto'  # one visible GPU (Slurm's --gpus-per-task)
+    assert local_device('cpu', 4, {'LOCAL_RANK': '2'}) == 'cpu' and local_device('auto', 4, {}) == 'auto'
 
 
 @pytest.fixture(scope='module')
