@@ -47,7 +47,7 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
                         help='faces per network call (default: 1 on the CPU, where batching does not help; '
                              'on a GPU as many as fit in its free memory)')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
-    parser.add_argument('--fp32', action='store_true', help='full precision on CUDA (default there: half)')
+    add_precision(parser)
     parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
                         help='run the network in PyTorch (default) or in onnxruntime from an ONNX export (made '
                              'beside the weights on first use, or --onnx_path)')
@@ -60,6 +60,17 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
     add_scale_out_options(parser)
     parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar or summary')
     parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
+
+
+def add_precision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto',
+                        help='dtype of the convolutions (the transformer and codebook stay fp32); auto: bf16 on CUDA '
+                             '(fp16 on GPUs without bf16), fp32 on the CPU and MPS')
+    parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
+
+
+def precision_of(args: argparse.Namespace) -> str:
+    return 'fp32' if args.fp32 else args.precision
 
 
 def add_max_pixels(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from codeformer.cli.arguments import precision_of
 from codeformer.cli.checks import UsageError
 from codeformer.cli.images import already_done, chunked
 from codeformer.cli.log import Record, RunLog
@@ -50,7 +51,7 @@ class RestoreActor:
         self.args = argparse.Namespace(**options)
         if self.args.batch_size is None:
             device = select_device(self.args.device)
-            self.args.batch_size = auto_batch_size(device, inference_dtype(device, self.args.fp32))
+            self.args.batch_size = auto_batch_size(device, inference_dtype(device, precision_of(self.args)))
         self.job = build_job(command, self.args)
         self.out_root = Path(self.args.output_root)
         self.protected = [Path(p) for p in protected]

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from codeformer.cli.arguments import check_detector
+from codeformer.cli.arguments import check_detector, precision_of
 from codeformer.cli.checks import UsageError, no_input_replaced, writable_file, writable_folder
 from codeformer.cli.log import EXIT_OK, RunLog, interruption_code, say
 from codeformer.cli.shards import local_device, resolve_shard, take_shard
@@ -55,7 +55,7 @@ def run_faces(command: str, args: argparse.Namespace, parser: argparse.ArgumentP
     else:
         if args.batch_size is None:
             device = select_device(args.device)
-            args.batch_size = auto_batch_size(device, inference_dtype(device, args.fp32))
+            args.batch_size = auto_batch_size(device, inference_dtype(device, precision_of(args)))
         job = build_job(command, args)
     from codeformer.video_runner import output_path
     planned = [out_root / job.marker(inp.name).format(name=inp.name) if inp.kind == 'image'
@@ -100,8 +100,8 @@ def build_job(command: str, args: argparse.Namespace):
 
     task = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}[command]
     restorer = FaceRestorer(task, w=getattr(args, 'fidelity_weight', 0.5), model_path=args.model_path,
-                            device=args.device, fp32=args.fp32, batch_size=args.batch_size, progress=not args.quiet,
-                            backend=args.backend, onnx_path=args.onnx_path)
+                            device=args.device, precision=precision_of(args), batch_size=args.batch_size,
+                            progress=not args.quiet, backend=args.backend, onnx_path=args.onnx_path)
     if command == 'restore' and not args.has_aligned:
         enhancer = FaceEnhancer(restorer, upscale=args.upscale, detection_model=args.detection_model,
                                 use_parse=not args.no_parse, bg_upsampler=args.bg_upsampler,

@@ -8,7 +8,7 @@ import threading
 import webbrowser
 
 from codeformer import __version__
-from codeformer.cli.arguments import add_max_pixels, fidelity_weight, number, positive_int
+from codeformer.cli.arguments import add_max_pixels, add_precision, fidelity_weight, number, positive_int, precision_of
 from codeformer.cli.log import EXIT_OK, interruption_code, say
 
 DEFAULT_PORT = 7860
@@ -24,7 +24,7 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser.add_argument('--open', action='store_true', help='open the page in the web browser')
     parser.add_argument('--model_path', default=None, help='a compatible checkpoint instead of the released one')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
-    parser.add_argument('--fp32', action='store_true', help='full precision on CUDA (default there: half)')
+    add_precision(parser)
     parser.add_argument('--batch_size', type=positive_int, default=None,
                         help='faces per network call (default: chosen for the device)')
     parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     from codeformer.serve.models import Models, Settings
 
     restorer = FaceRestorer('restoration', w=args.fidelity_weight, model_path=args.model_path, device=args.device,
-                            fp32=args.fp32, batch_size=args.batch_size, progress=not args.quiet)
+                            precision=precision_of(args), batch_size=args.batch_size, progress=not args.quiet)
     model_name = None
     if args.model_path:
         from pathlib import Path

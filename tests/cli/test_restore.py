@@ -180,3 +180,19 @@ def test_exif_orientation_of_png_and_webp_photos_is_applied(tmp_path, checkpoint
         final = read_image(tmp_path / 'out' / 'final_results' / f'turned_{fmt}.png')
         assert final.shape == (640, 512, 3), fmt
         assert final[:300].mean() > 200 and final[340:].mean() < 60, fmt
+
+
+def test_precision_option(tmp_path, checkpoint):
+    """--precision bf16 runs the convolutions in bfloat16 (the code choice stays fp32): close to fp32, not equal."""
+    write_image(tmp_path / 'in' / 'face.png', cv2.imread(str(FACE)))
+    faces = {}
+    for precision in ('fp32', 'bf16'):
+        proc = run_script('inference_codeformer.py', '--has_aligned', '-i', str(tmp_path / 'in'), '-o',
+                          str(tmp_path / precision), '--model_path', str(checkpoint), '--device', 'cpu',
+                          '--precision', precision, '-q')
+        assert proc.returncode == 0, proc.stderr
+        faces[precision] = read_image(tmp_path / precision / 'restored_faces' / 'face.png').astype(int)
+    diff = np.abs(faces['fp32'] - faces['bf16'])
+    assert 0 < diff.mean() < 8
+    proc = run_script('inference_codeformer.py', '--has_aligned', '-i', str(tmp_path / 'in'), '--precision', 'fp8')
+    assert proc.returncode == 2 and 'fp8' in proc.stderr
