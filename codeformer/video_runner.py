@@ -29,7 +29,6 @@ import numpy as np
 from tqdm import tqdm
 
 from codeformer.enhancer import nearest_to_centre
-from codeformer.limits import enhanced_size
 from codeformer.tracking import FaceTracker, radius_for
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, write_image
 from codeformer.utils.inputs import InputFile
@@ -111,7 +110,7 @@ def restore_video(inp: InputFile, target: Path, enhancer, options: VideoOptions,
     info = reader.info
     try:
         check_pixels(inp.path, info.width, info.height, options.max_pixels, 'each frame')
-        out_h, out_w = enhanced_size(enhancer, info.height, info.width)
+        out_h, out_w = enhancer.output_size(info.height, info.width)
         check_pixels(inp.path, out_w, out_h, options.max_pixels, 'each restored frame')
     except BaseException:
         reader.close()

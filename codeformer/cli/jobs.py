@@ -11,7 +11,6 @@ import torch
 
 from codeformer.cli.checks import UsageError
 from codeformer.enhancer import FaceEnhancer
-from codeformer.limits import enhanced_size
 from codeformer.restorer import FaceRestorer, faces_to_tensor, tensor_to_faces
 from codeformer.utils.image_io import (
     DEFAULT_MAX_PIXELS,
@@ -83,7 +82,7 @@ class WholeImageJob:
         return f'final_results/{{name}}{self.tail}.png'
 
     def result_size(self, height: int, width: int) -> tuple[int, int]:
-        return enhanced_size(self.enhancer, height, width)
+        return self.enhancer.output_size(height, width)
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         results = []

@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 from codeformer import __version__
-from codeformer.limits import enhanced_size
 from codeformer.serve.models import Models, Settings, check_w
 from codeformer.serve.pngtext import add_text
 from codeformer.serve.store import RequestError
@@ -127,7 +126,7 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     t0 = time.perf_counter()
     enhancer = models.enhancer(s, cached=True)
     h, w = photo.image.shape[:2]
-    out_h, out_w = enhanced_size(enhancer, h, w)
+    out_h, out_w = enhancer.output_size(h, w)
     check_pixels(photo.name, out_w, out_h, max_pixels, 'the result')
     detect(models, photo, s.detector)
     if any(not 0 <= i < len(photo.faces) for i in chosen):

@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
-from codeformer.limits import enhanced_size
 from codeformer.serve.models import Models, Settings, using_w
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import Job, Worker
@@ -85,7 +84,7 @@ def preview(models: Models, video: Video, index: int, s: Settings, max_pixels: i
     """Restore one frame with the settings (all faces): the before and after PNGs are kept for the page."""
     frame = frame_at(video, index)
     enhancer = models.enhancer(s, cached=True)
-    out_h, out_w = enhanced_size(enhancer, *frame.shape[:2])
+    out_h, out_w = enhancer.output_size(*frame.shape[:2])
     check_pixels(video.name, out_w, out_h, max_pixels, 'each restored frame')
     result = enhancer.enhance_batch([frame], w=s.w)[0]
     before = cv2.resize(frame, (result.restored_img.shape[1], result.restored_img.shape[0]),
