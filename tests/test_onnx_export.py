@@ -66,12 +66,3 @@ def test_one_weight_for_a_batch_and_the_restorer_backend(tmp_path):
     for a, b in zip(in_torch, in_ort):
         assert np.abs(a.astype(int) - b).max() <= 1
 
-
-def test_half_precision_export_for_gpu_runtimes(tmp_path):
-    net = small_codeformer()
-    before = next(net.parameters()).dtype
-    path = export_onnx(net, tmp_path / 'half.onnx', fp16=True)
-    assert next(net.parameters()).dtype == before  # the caller's network is left as it was
-    assert 'float16' in open_session(path).get_inputs()[0].type
-    check = check_onnx(path, net)
-    assert check.max_diff < 5e-2 and check.mean_diff < 5e-3, check.line()
