@@ -41,7 +41,6 @@ DLIB_5 = LandmarkLayout('dlib5', np.array(
     [[686.77227723, 488.62376238], [586.77227723, 493.59405941], [337.91089109, 488.38613861],
      [437.95049505, 493.51485149], [513.58415842, 678.5049505]]) / 2, left_eye=(2, 3), right_eye=(0, 1))
 LAYOUTS = {layout.name: layout for layout in (RETINAFACE_5, DLIB_5)}
-FACE_TEMPLATE_512 = RETINAFACE_5.template_512
 
 
 def layout_of(face: object) -> LandmarkLayout:
@@ -71,6 +70,7 @@ def similarity_transform(landmarks: np.ndarray, size: int = 512, layout: Landmar
 
 def least_squares_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Closed form of the 2-D Procrustes problem with scale: a = sum(s.d)/|s|^2, b = sum(s x d)/|s|^2."""
+    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
     src_mean, dst_mean = src.mean(0), dst.mean(0)
     s, d = src - src_mean, dst - dst_mean
     norm = (s**2).sum()

@@ -68,9 +68,8 @@ def sort_faces(faces: list[DetectedFace]) -> list[DetectedFace]:
     return sorted(faces, key=lambda f: -f.score)
 
 
-def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2 x 3 least-squares similarity (rotation, uniform scale, shift) taking ``src`` points onto ``dst``."""
-    return least_squares_similarity(np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64))
+# the 2 x 3 least-squares similarity taking ``src`` points onto ``dst``, under the name detectors' users know
+fit_similarity = least_squares_similarity
 
 
 def local_weights(key: str, weights_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:
