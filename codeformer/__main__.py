@@ -1,6 +1,6 @@
 """``python -m codeformer ...``: the same as the ``codeformer`` command."""
 import sys
 
-from codeformer.cli import main
+from codeformer.commands import main
 
 sys.exit(main())

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import torch
 from torch import nn
 
 from codeformer.errors import import_optional
+from codeformer.notices import logger
 
 _warned_cpu = False
 
@@ -27,10 +27,10 @@ class RealESRGANUpsampler:
     def __init__(self, device: torch.device, half: bool = False, tile: int = 400, model: nn.Module | None = None,
                  model_path: str | os.PathLike | None = None, progress: bool = True):
         global _warned_cpu
-        realesrgan = import_optional('realesrgan', 'pip install realesrgan', '--bg_upsampler realesrgan')
+        realesrgan = import_optional('realesrgan', 'pip install realesrgan', 'bg_upsampler', 'realesrgan')
         if device.type == 'cpu' and not _warned_cpu:
-            print('warning: Real-ESRGAN is slow on the CPU (seconds to minutes per image); '
-                  'leave out --bg_upsampler for a quick run', file=sys.stderr)
+            logger.warning('Real-ESRGAN is slow on the CPU (seconds to minutes per image); leave the background '
+                           'upsampler out for a quick run')
             _warned_cpu = True
         if model_path is None:
             from codeformer.weight_zoo import resolve

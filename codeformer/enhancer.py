@@ -58,6 +58,32 @@ class Enhanced:
     faces: list[dict] = field(default_factory=list)  # box, landmarks, score per face (input pixels)
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def official_files(self, tail: str = '', faces: bool = True) -> dict[str, np.ndarray]:
+        """The files the official script writes for this image, by relative path with ``{name}`` for the image's
+        name: ``cropped_faces/{name}_00.png``, ``restored_faces/{name}_00<tail>.png`` per face (``faces``), and
+        ``final_results/{name}<tail>.png``."""
+        files = {}
+        if faces:
+            for i, (crop, face) in enumerate(zip(self.cropped_faces, self.restored_faces)):
+                files[f'cropped_faces/{{name}}_{i:02d}.png'] = crop
+                files[f'restored_faces/{{name}}_{i:02d}{tail}.png'] = face
+        files[f'final_results/{{name}}{tail}.png'] = self.restored_img
+        return files
+
+
+@dataclass
+class _Prepared:
+    """One image of a batch between alignment and paste-back."""
+    image: np.ndarray  # as given
+    bgr: np.ndarray
+    alpha: np.ndarray | None
+    work: np.ndarray  # the photo as the official works on it (small ones enlarged)
+    factor: float  # work size / given size
+    faces: list  # in the working image's pixels
+    matrices: list[np.ndarray]  # each face's alignment
+    first_crop: int  # where its faces start among the batch's crops
+    seconds: dict[str, float]
+
 
 class FaceEnhancer:
     """Restore the faces in whole images (or aligned crops) and paste them back.
@@ -84,7 +110,7 @@ class FaceEnhancer:
                  bg_tile: int = 400, keep_gray: bool = True, progress: bool = True, parser: object | None = None,
                  refinements: Refinements = Refinements(), **restorer_kwargs):
         if int(upscale) != upscale or upscale < 1:
-            raise InvalidOption(f'upscale must be a whole number >= 1, got {upscale}')
+            raise InvalidOption('must be a whole number >= 1', 'upscale', upscale)
         self.restorer = restorer or FaceRestorer(progress=progress, **restorer_kwargs)
         self.upscale = int(upscale)
         self.use_parse = use_parse
@@ -120,7 +146,7 @@ class FaceEnhancer:
     def bg_upsampler(self):
         if isinstance(self._bg, str):
             if self._bg != 'realesrgan':
-                raise InvalidOption(f'unknown background upsampler {self._bg!r} (choose realesrgan)')
+                raise InvalidOption('unknown background upsampler (choose realesrgan)', 'bg_upsampler', self._bg)
             from codeformer.background import RealESRGANUpsampler
             device = self.restorer.device
             half = device.type == 'cuda' and self.restorer.dtype != torch.float32  # realesrgan knows fp16 only
@@ -177,22 +203,24 @@ class FaceEnhancer:
             matrices = [similarity_transform(face.landmarks, FACE_SIZE, layout_of(face)) for face in found]
             img_crops = [crop_face(work, m, FACE_SIZE) for m in matrices]
             t2 = time.perf_counter()
-            prepared.append((img, bgr, alpha, work, f, found, matrices, len(crops),
-                             {'detect': t1 - t0, 'align': t2 - t1}))
+            prepared.append(_Prepared(img, bgr, alpha, work, f, found, matrices, len(crops),
+                                      {'detect': t1 - t0, 'align': t2 - t1}))
             crops += img_crops
         t0 = time.perf_counter()
         if w is None or isinstance(w, (int, float)):
             weights = w
         else:
-            counts = [len(p[5]) for p in prepared]
+            counts = [len(p.faces) for p in prepared]
             if [len(v) for v in w] != counts:
                 raise InvalidOption(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
             weights = [float(v) for per_image in w for v in per_image]
         restored = self.restorer.restore_faces(crops, w=weights) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
-        for img, bgr, alpha, work, f, found, matrices, start, secs in prepared:
-            mine = slice(start, start + len(found))
+        for p in prepared:
+            img, bgr, alpha, work, f, found, matrices, secs = (p.image, p.bgr, p.alpha, p.work, p.factor, p.faces,
+                                                                p.matrices, p.seconds)
+            mine = slice(p.first_crop, p.first_crop + len(found))
             secs['restore'] = restore_secs * len(found) / max(1, len(crops))
             img_crops, img_restored = crops[mine], restored[mine]
             if self.keep_gray and looks_gray(bgr):  # the official tests the photo before enlarging it

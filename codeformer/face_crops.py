@@ -2,7 +2,7 @@
 
 Each face is written as ``<name>_<k>.png`` with a JSON sidecar holding the affine matrix from the
 photo to the crop, so a restored crop can later be pasted back into the original
-(``codeformer.paste.paste_face`` with the inverted matrix). The command is ``codeformer.cli.crop``.
+(``codeformer.paste.paste_face`` with the inverted matrix). The loop over a folder is ``codeformer.batch.crops``.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from codeformer.errors import import_optional
 
 def open_session(path: str | os.PathLike, device: torch.device | str = 'cpu'):
     """An onnxruntime session for ``path``: the CUDA provider on a CUDA device when onnxruntime has it, else the CPU."""
-    ort = import_optional('onnxruntime', 'pip install onnxruntime (onnxruntime-gpu for CUDA)', 'ONNX')
+    ort = import_optional('onnxruntime', 'pip install onnxruntime (onnxruntime-gpu for CUDA)', what='ONNX')
     providers = ['CPUExecutionProvider']
     if torch.device(device).type == 'cuda' and 'CUDAExecutionProvider' in ort.get_available_providers():
         providers.insert(0, 'CUDAExecutionProvider')

@@ -7,7 +7,6 @@ the input's size class and dtype.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 
 from codeformer.archs.codeformer_arch import CodeFormer
 from codeformer.errors import InvalidOption
+from codeformer.notices import logger
 from codeformer.runtime import auto_batch_size, inference_dtype, prepare_for_inference, select_device
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
 from codeformer.utils.image_io import max_value
@@ -103,14 +103,14 @@ class FaceRestorer:
                  progress: bool = True, backend: str = 'pytorch', onnx_path: str | os.PathLike | None = None,
                  precision: str = 'auto'):
         if task not in TASKS:
-            raise InvalidOption(f'unknown task {task!r}; choose from {", ".join(TASKS)}')
+            raise InvalidOption(f'unknown task; choose from {", ".join(TASKS)}', 'task', task)
         self.task = TASKS[task]
         self.w = float(self.task.w if self.task.w is not None else w)
         if not 0.0 <= self.w <= 1.0:
-            raise InvalidOption(f'w must be in [0, 1], got {self.w}')
+            raise InvalidOption('must be in [0, 1]', 'w', self.w)
         self.adain = self.task.adain
         if backend not in BACKENDS:
-            raise InvalidOption(f'unknown backend {backend!r}; choose from {", ".join(BACKENDS)}')
+            raise InvalidOption(f'unknown backend; choose from {", ".join(BACKENDS)}', 'backend', backend)
         self.backend = backend
         self.device = select_device(device)
         self.precision = 'fp32' if fp32 else precision
@@ -140,8 +140,7 @@ class FaceRestorer:
         if not onnx_path.is_file():
             from codeformer.onnx_export import LICENCE_NOTE, export_onnx
 
-            if progress:
-                print(f'exporting the network to {onnx_path} for onnxruntime (once; {LICENCE_NOTE})', file=sys.stderr)
+            logger.info(f'exporting the network to {onnx_path} for onnxruntime (once; {LICENCE_NOTE})')
             export_onnx(net, onnx_path, adain=self.adain)
         return OnnxCodeFormer(onnx_path, self.device)
 
@@ -173,5 +172,5 @@ class FaceRestorer:
             raise InvalidOption(f'{len(weights)} fidelity weights for {count} faces')
         bad = [v for v in weights if not 0.0 <= v <= 1.0]
         if bad:
-            raise InvalidOption(f'w must be in [0, 1], got {bad[0]}')
+            raise InvalidOption('must be in [0, 1]', 'w', bad[0])
         return weights

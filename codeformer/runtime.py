@@ -4,10 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from codeformer.errors import CodeformerError, InvalidOption
+from codeformer.errors import InvalidOption
 
 
-class DeviceUnavailable(CodeformerError, RuntimeError):
+class DeviceUnavailable(InvalidOption, RuntimeError):
     """The device asked for is not present on this machine."""
 
 
@@ -20,13 +20,13 @@ def select_device(name: str = 'auto') -> torch.device:
             return torch.device('cuda')
         return torch.device('mps') if has_mps else torch.device('cpu')
     if name.startswith('cuda') and not torch.cuda.is_available():
-        raise DeviceUnavailable(f'--device {name}: CUDA is not available on this machine')
+        raise DeviceUnavailable('CUDA is not available on this machine', 'device', name)
     if name == 'mps' and not has_mps:
-        raise DeviceUnavailable('--device mps: Apple MPS is not available on this machine')
+        raise DeviceUnavailable('Apple MPS is not available on this machine', 'device', name)
     try:
         return torch.device(name)
     except RuntimeError as exc:
-        raise DeviceUnavailable(f'--device {name}: {exc}') from exc
+        raise DeviceUnavailable(str(exc), 'device', name) from exc
 
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
@@ -61,7 +61,7 @@ def inference_dtype(device: torch.device, precision: str | bool = 'auto',
     elif precision is False or precision is None:
         precision = 'auto'
     if precision not in PRECISIONS:
-        raise InvalidOption(f'--precision {precision}: choose from {", ".join(PRECISIONS)}')
+        raise InvalidOption(f'choose from {", ".join(PRECISIONS)}', 'precision', precision)
     if precision != 'auto':
         return _DTYPES[precision]
     if device.type != 'cuda':

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             print('error: --launcher needs CUDA GPUs (basicsr starts one NCCL process per GPU); '
                   'on a CPU-only machine train without --launcher', file=sys.stderr)
             return 2
+    from codeformer.notices import show_notices
+    show_notices()
     register()
     compat.resume_without_cuda()
     from basicsr.train import train_pipeline

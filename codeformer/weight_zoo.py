@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeformer.errors import CodeformerError
+from codeformer.notices import logger
 
 if TYPE_CHECKING:  # torch stays out of the import of this module's table
     import torch
@@ -444,8 +445,8 @@ def _licence_notice(entry: WeightFile) -> None:
     source = f'the official release {RELEASE_PAGE}'
     if os.environ.get(ENV_MIRROR):
         source = f'{os.environ[ENV_MIRROR]} (${ENV_MIRROR}), standing in for {source}'
-    print(f'note: the {entry.group} weights are under the {entry.licence}; {entry.filename} is downloaded from '
-          f'{source} (this project does not bundle or re-host them)', file=sys.stderr)
+    logger.info(f'the {entry.group} weights are under the {entry.licence}; {entry.filename} is downloaded from '
+                f'{source} (this project does not bundle or re-host them)')
 
 
 # --- messages ----------------------------------------------------------------------------------------------

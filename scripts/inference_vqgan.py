@@ -11,10 +11,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:
-    from codeformer.cli.checks import writable_folder
-    from codeformer.cli.images import run_images
-    from codeformer.cli.jobs import VQGANJob
-    from codeformer.cli.log import RunLog
+    from codeformer.batch.checks import writable_folder
+    from codeformer.batch.images import run_images
+    from codeformer.batch.jobs import VQGANJob
+    from codeformer.batch.report import RunLog
+    from codeformer.reconstruction import VQGANReconstructor
     from codeformer.utils.inputs import run_name, scan_inputs
     from codeformer.weight_zoo import resolve
 
@@ -31,9 +32,10 @@ def main(argv=None) -> int:
     scan = scan_inputs(args.input_path, kinds=('image', ))
     out = Path(args.output_path or Path('results') / f'{run_name(args.input_path)}_vqgan')
     writable_folder(out)
-    job = VQGANJob(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device, args.suffix)
+    model = VQGANReconstructor(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device)
+    job = VQGANJob(model, args.suffix, args.batch_size)
     log = RunLog(out, scan.passed_over, args.quiet)
-    run_images(log, scan.files, job, batch_size=args.batch_size, protected=[inp.path for inp in scan.files])
+    run_images(log, scan.files, job, batch_size=job.batch_size, protected=[inp.path for inp in scan.files])
     return log.finish(None)
 
 

@@ -104,5 +104,5 @@ def test_a_fidelity_weight_per_face_equals_separate_calls(photo, restorer):
     assert len(restorer.restore_faces(crops, w=[0.1, 0.9])) == 2
     with pytest.raises(ValueError, match='do not match the faces'):
         enhancer.enhance_batch([canvas], faces=[faces], w=[[0.5]])
-    with pytest.raises(ValueError, match=r'w must be in \[0, 1\]'):
+    with pytest.raises(ValueError, match=r'w=1.5: must be in \[0, 1\]'):
         restorer.restore_faces(crops, w=[0.5, 1.5])

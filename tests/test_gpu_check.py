@@ -1,5 +1,9 @@
 """benchmarks/gpu_check.py, the one command prepared for a GPU machine, run here on the CPU with a small network."""
+import pytest
+
 from tests.support.cli import run_script
+
+pytestmark = pytest.mark.slow  # the benchmark script in a subprocess (~45 s)
 
 
 def test_gpu_check_runs_on_the_cpu_and_fails_when_parity_does():

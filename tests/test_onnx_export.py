@@ -12,6 +12,8 @@ from codeformer.restorer import FaceRestorer
 from tests.support.golden import golden_input, golden_weights, recorded
 from tests.support.nets import small_codeformer
 
+pytestmark = pytest.mark.slow  # exports ONNX
+
 if importlib.util.find_spec('onnxruntime') is None or importlib.util.find_spec('onnxscript') is None:
     pytest.skip('pip install onnxruntime onnxscript (requirements-dev.txt)', allow_module_level=True)
 

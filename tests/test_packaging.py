@@ -22,4 +22,4 @@ def test_the_library_declares_ranges_that_the_tested_pins_satisfy():
         assert not any(spec.operator == '==' for spec in req.specifier), req
         pinned = pins.get(req.name.lower().replace('_', '-'))
         assert pinned is not None and req.specifier.contains(pinned), (req, pinned)
-    assert project['scripts']['codeformer'] == 'codeformer.cli:main'
+    assert project['scripts']['codeformer'] == 'codeformer.commands:main'

@@ -1,9 +1,12 @@
 """Face parsing for the paste mask: batched ParseNet with its BatchNorms folded into the convolutions."""
 import numpy as np
+import pytest
 import torch
 
 from codeformer.parsing import FaceParser, build_parsenet, fold_batchnorm
 from codeformer.paste import parsing_soft_mask
+
+pytestmark = pytest.mark.slow  # the full-size ParseNet at 512 px (~50 s)
 
 
 def seeded_parsenet():

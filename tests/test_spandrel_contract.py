@@ -12,6 +12,8 @@ from codeformer.restorer import load_codeformer
 from tests.support.cli import run_script
 from tests.support.golden import golden_input, golden_weights, recorded
 
+pytestmark = pytest.mark.slow  # full-size networks, one of them through scripts/export_weights.py (~60 s)
+
 if importlib.util.find_spec('spandrel') is None or importlib.util.find_spec('spandrel_extra_arches') is None:
     pytest.skip('pip install spandrel spandrel_extra_arches (requirements-dev.txt)', allow_module_level=True)
 

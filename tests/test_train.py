@@ -20,6 +20,8 @@ import pytest
 import torch
 import yaml
 
+pytestmark = pytest.mark.slow  # trains: the three stages end to end, in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / 'options' / 'smoke'
 LOG_LINE = re.compile(r'iter:\s*([\d,]+), lr:\(([^,]+),\)\] .*?\] (.*)$')

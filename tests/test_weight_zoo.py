@@ -2,6 +2,7 @@
 verified and placed, or refused with one clear line."""
 import hashlib
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import torch
 from codeformer import weight_zoo as zoo
 from codeformer.archs import CodeFormer
 from codeformer.cli.download import main as download_main
+from codeformer.notices import logger, show_notices
 from codeformer.weight_zoo import WeightFile, WeightsUnavailable
 from tests.support.http_server import FileServer
 
@@ -55,6 +57,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv(zoo.ENV_DIR, raising=False)
     monkeypatch.delenv(zoo.ENV_MIRROR, raising=False)
     monkeypatch.setenv('no_proxy', '127.0.0.1,localhost')
+    monkeypatch.setattr(logger, 'handlers', list(logger.handlers))
+    show_notices()  # as the command line and the web page do; a program that does not ask hears nothing
     return root
 
 
@@ -94,6 +98,13 @@ def test_download_goes_to_the_env_dir_quietly_and_the_notice_shows_once(server, 
     zoo.fetch(other, dest=tmp_path / 'again.pth', progress=False)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and 'S-Lab License' in err[0]  # no progress bar, one notice for the process
+
+
+def test_the_library_says_nothing_unless_asked(server, tiny_bytes, monkeypatch, capsys):
+    monkeypatch.setattr(logger, 'handlers', [h for h in logger.handlers if isinstance(h, logging.NullHandler)])
+    server.files['/tiny_codeformer.pth'] = tiny_bytes
+    assert zoo.resolve(TINY, progress=False).read_bytes() == tiny_bytes
+    assert capsys.readouterr() == ('', '')
 
 
 def test_a_cut_download_resumes_with_a_range_request(server, tiny_bytes):

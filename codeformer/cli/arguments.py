@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from codeformer import __version__
+from codeformer.batch import options
+from codeformer.batch.options import MAX_PIXELS_HELP, MAX_UPSCALE, PRECISION_HELP
+from codeformer.batch.shards import parse_shard
+from codeformer.errors import CodeformerError, InvalidOption, about
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS
 
-MAX_UPSCALE = 16
+
+def checked(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from one of ``codeformer.batch.options``' parsers: its ``InvalidOption`` as argparse's error."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except InvalidOption as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = parse.__name__
+    return convert
 
 
 def number(kind: type, low: float | None = None, high: float | None = None, above: float | None = None):
-    """An argparse type: ``kind`` (int or float) within [low, high], or greater than ``above``."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f'not a {"whole number" if kind is int else "number"}: {text!r}') from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f'in [{low}, {high}]' if high is not None else f'{low} or more'
-            raise argparse.ArgumentTypeError(f'must be {bounds}, got {value}')
-        if above is not None and not value > above:
-            raise argparse.ArgumentTypeError(f'must be more than {above}, got {value}')
-        return value
-    return parse
+    return checked(options.number(kind, low, high, above))
 
 
-fidelity_weight = number(float, 0, 1)
-positive_int = number(int, 1)
-positive_float = number(float, above=0)
-crf_value = number(int, 0, 51)
-non_negative_int = number(int, 0)
-non_negative_float = number(float, 0)
+fidelity_weight = checked(options.fidelity_weight)
+positive_int = checked(options.positive_int)
+positive_float = checked(options.positive_float)
+crf_value = checked(options.crf_value)
+non_negative_int = checked(options.non_negative_int)
+non_negative_float = checked(options.non_negative_float)
+shard_option = checked(parse_shard)
+
+# Library arguments that the command line names otherwise (any other ``name`` is ``--name``).
+FLAGS = {'w': '-w', 'use_parse': '--no_parse', 'masks': '--mask'}
+
+
+def as_flags(exc: CodeformerError) -> str:
+    """A library error about one of its arguments (``device='cuda': ...``) in the command line's words
+    (``--device cuda: ...``); any other error as it is."""
+    if exc.argument is None:
+        return str(exc)
+    flag = FLAGS.get(exc.argument, f'--{exc.argument}')
+    value = '' if exc.value is True or exc.value in ('', None) else f' {exc.value}'
+    return about(f'{flag}{value}', exc.reason)
 
 
 def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> None:
@@ -63,9 +79,7 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
 
 
 def add_precision(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto',
-                        help='dtype of the convolutions (the transformer and codebook stay fp32); auto: bf16 on CUDA '
-                             '(fp16 on GPUs without bf16), fp32 on the CPU and MPS')
+    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto', help=PRECISION_HELP)
     parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
 
 
@@ -75,14 +89,11 @@ def precision_of(args: argparse.Namespace) -> str:
 
 def add_max_pixels(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--max_pixels', type=positive_int, default=DEFAULT_MAX_PIXELS, metavar='N',
-                        help='refuse, from its header and before decoding, an image (or video frame) with more '
-                             f'pixels than this, or whose result would have more (default: {DEFAULT_MAX_PIXELS}, '
-                             "Pillow's limit: 537 MB as 8-bit colour)")
+                        help=MAX_PIXELS_HELP)
 
 
 def add_scale_out_options(parser: argparse.ArgumentParser) -> None:
     """Beyond one process: a shard of the inputs, or a Ray cluster."""
-    from codeformer.cli.shards import shard_option
     group = parser.add_argument_group('beyond one machine (see README: Restoring archives beyond one machine)')
     where = group.add_mutually_exclusive_group()
     where.add_argument('--shard', type=shard_option, default=None, metavar='K/N|auto',
@@ -200,10 +211,3 @@ def crop_parser(prog: str, min_size_default: float, sidecars: bool) -> argparse.
     ap.add_argument('-q', '--quiet', action='store_true')
     ap.set_defaults(sidecars=sidecars)
     return ap
-
-
-def check_detector(parser: argparse.ArgumentParser, name: str) -> None:
-    """An unknown ``--detection_model`` is a usage error (exit code 2), found before anything loads."""
-    from codeformer.detection import DETECTORS
-    if name not in DETECTORS:
-        parser.error(f'argument --detection_model: unknown detector {name!r}; known: {", ".join(DETECTORS)}')

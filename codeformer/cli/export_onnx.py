@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from codeformer.batch.checks import writable_file
 from codeformer.cli.arguments import export_onnx_parser
-from codeformer.cli.checks import writable_file
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

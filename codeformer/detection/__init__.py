@@ -38,7 +38,7 @@ def build_detector(name: str, device: torch.device | str = 'cpu', weights_dir: s
     """
     if name.startswith('retinaface'):
         if name not in DETECTORS:
-            raise InvalidOption(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')
+            raise unknown_detector(name)
         from codeformer.detection.retinaface import RetinaFaceDetector
 
         return RetinaFaceDetector(name, device=device, weights_dir=weights_dir, progress=progress)
@@ -50,4 +50,14 @@ def build_detector(name: str, device: torch.device | str = 'cpu', weights_dir: s
         from codeformer.detection.dlib_mmod import DlibDetector
 
         return DlibDetector(weights_dir=weights_dir, progress=progress)
-    raise InvalidOption(f'unknown detector {name!r}; known: {", ".join(DETECTORS)}')
+    raise unknown_detector(name)
+
+
+def unknown_detector(name: str) -> InvalidOption:
+    return InvalidOption(f'unknown detector; known: {", ".join(DETECTORS)}', 'detection_model', name)
+
+
+def check_detector(name: str) -> None:
+    """An ``InvalidOption`` for a name that is not one of ``DETECTORS``, before anything loads."""
+    if name not in DETECTORS:
+        raise unknown_detector(name)

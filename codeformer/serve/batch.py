@@ -1,8 +1,9 @@
 """Batch jobs: the uploaded files (zips unpacked) through the batch tool's own image loop
-(``codeformer.cli.images.run_images`` with ``WholeImageJob``), so results, names, errors and the report are the
-command line's; the page gets them as one zip, streamed, with ``report.json`` in it and beside it."""
+(``codeformer.batch.images.run_images`` with ``WholeImageJob``), so results, names, errors and the report are the
+batch tool's; the page gets them as one zip, streamed, with ``report.json`` in it and beside it."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from codeformer.cli.images import run_images
-from codeformer.cli.jobs import Result, WholeImageJob
-from codeformer.cli.log import Record, RunLog, write_report
-from codeformer.serve.models import Models, Settings, using_w
-from codeformer.serve.worker import Job, JobStopped, Worker
+from codeformer.batch.images import run_images
+from codeformer.batch.jobs import Result, WholeImageJob
+from codeformer.batch.report import Record, RunLog, write_report
+from codeformer.serve.session import Models, Settings, using_w
+from codeformer.serve.worker import JobStopped, Worker, WorkerJob
 from codeformer.serve.zipstream import zip_stream
 from codeformer.utils.image_io import file_kind
 from codeformer.utils.inputs import InputFile, unique_names
@@ -51,7 +52,7 @@ class _Watched:
         return results
 
 
-class BatchJob(Job):
+class BatchJob(WorkerJob):
     def __init__(self, id: str, batch: Batch, settings: Settings, models: Models, batch_size: int,
                  max_pixels: int | None):
         names = ', '.join(p.name for p in batch.files[:3]) + (' ...' if len(batch.files) > 3 else '')
@@ -84,12 +85,12 @@ class BatchJob(Job):
         finally:
             self._count()
             write_report(self.report_path, self.public_records())
-        failed = sum(1 for r in log.records if r.error)
+        failed = sum(1 for r in log.records if r.status == 'failed')
         self.message = f'{self.total - failed} done, {failed} failed'
 
     def _count(self) -> None:
         records = self.log.records if self.log else []
-        self.done = sum(1 for r in records if r.error or r.outputs)
+        self.done = sum(1 for r in records if r.status != 'not started')
         self.errors = [self._public(r.error) for r in records if r.error]
 
     def status(self, position: int | None = None) -> dict:
@@ -106,9 +107,10 @@ class BatchJob(Job):
     def public_records(self) -> list[Record]:
         records = []
         for r in self.log.records if self.log else []:
-            records.append(Record(self._public(r.input), r.kind, [self._public(o) for o in r.outputs],
-                                  self._public(r.error) if r.error else None, [self._public(w) for w in r.warnings],
-                                  r.skipped, r.seconds, r.info))
+            records.append(dataclasses.replace(r, input=self._public(r.input),
+                                               outputs=[self._public(o) for o in r.outputs],
+                                               error=self._public(r.error) if r.error else None,
+                                               warnings=[self._public(w) for w in r.warnings]))
         return records
 
     def zip_entries(self) -> Iterator[tuple[str, Path]]:

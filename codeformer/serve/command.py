@@ -8,33 +8,47 @@ import threading
 import webbrowser
 
 from codeformer import __version__
-from codeformer.cli.arguments import add_max_pixels, add_precision, fidelity_weight, number, positive_int, precision_of
-from codeformer.cli.log import EXIT_OK, interruption_code, say
+from codeformer.batch import options
+from codeformer.batch.exits import EXIT_OK, interruption_code, say
+from codeformer.errors import InvalidOption
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
+
+
+def _checked(parse):
+    """An argparse type from a parser of ``codeformer.batch.options``."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except InvalidOption as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
 
 
 def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description='A local web page for restoring photos and videos.')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to listen on (default: 127.0.0.1, this computer only)')
-    parser.add_argument('--port', type=number(int, 0, 65535), default=DEFAULT_PORT,
+    parser.add_argument('--port', type=_checked(options.port_number), default=DEFAULT_PORT,
                         help=f'port (default: {DEFAULT_PORT}; 0: any free port)')
     parser.add_argument('--open', action='store_true', help='open the page in the web browser')
     parser.add_argument('--model_path', default=None, help='a compatible checkpoint instead of the released one')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
-    add_precision(parser)
-    parser.add_argument('--batch_size', type=positive_int, default=None,
+    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto',
+                        help=options.PRECISION_HELP)
+    parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
+    parser.add_argument('--batch_size', type=_checked(options.positive_int), default=None,
                         help='faces per network call (default: chosen for the device)')
-    parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
+    parser.add_argument('-w', '--fidelity_weight', type=_checked(options.fidelity_weight), default=0.5,
                         help="the page's starting w (default: 0.5)")
     parser.add_argument('--detection_model', default='retinaface_resnet50', help="the page's starting face detector")
     parser.add_argument('--no_parse', action='store_true', help="the page starts with face parsing off")
-    parser.add_argument('--max_upload_mb', type=positive_int, default=DEFAULT_MAX_UPLOAD_MB,
+    parser.add_argument('--max_upload_mb', type=_checked(options.positive_int), default=DEFAULT_MAX_UPLOAD_MB,
                         help='largest upload (a file, or what a zip unpacks to) in MB '
                              f'(default: {DEFAULT_MAX_UPLOAD_MB})')
-    add_max_pixels(parser)
+    parser.add_argument('--max_pixels', type=_checked(options.positive_int), default=options.DEFAULT_MAX_PIXELS,
+                        metavar='N', help=options.MAX_PIXELS_HELP)
     parser.add_argument('-q', '--quiet', action='store_true', help='no request log')
     parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
     return parser
@@ -52,17 +66,22 @@ def is_loopback(host: str) -> bool:
 def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     parser = serve_parser(prog)
     args = parser.parse_args(argv)
-    from codeformer.cli.arguments import check_detector
-    check_detector(parser, args.detection_model)
+    from codeformer.detection import check_detector
+    try:
+        check_detector(args.detection_model)
+    except InvalidOption as exc:
+        parser.error(f'argument --detection_model: {exc.reason}')
 
     import uvicorn
 
     from codeformer.restorer import FaceRestorer
-    from codeformer.serve.app import Server, build_app
-    from codeformer.serve.models import Models, Settings
+    from codeformer.serve.app import build_app
+    from codeformer.serve.server import Server
+    from codeformer.serve.session import Models, Settings
 
     restorer = FaceRestorer('restoration', w=args.fidelity_weight, model_path=args.model_path, device=args.device,
-                            precision=precision_of(args), batch_size=args.batch_size, progress=not args.quiet)
+                            precision='fp32' if args.fp32 else args.precision, batch_size=args.batch_size,
+                            progress=not args.quiet)
     model_name = None
     if args.model_path:
         from pathlib import Path

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from codeformer import __version__
-from codeformer.serve.models import Models, Settings, check_w
 from codeformer.serve.pngtext import add_text
+from codeformer.serve.session import Models, Settings, check_w
 from codeformer.serve.store import RequestError
 from codeformer.utils.image_io import check_pixels, decode_image, max_value, read_file, split_channels
 

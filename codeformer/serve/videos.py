@@ -1,5 +1,5 @@
 """The video page: one frame picked with a slider and restored as a preview, then the whole video as a job through
-the batch tool's video loop (``codeformer.video_runner.restore_video``), which Stop ends the way Ctrl-C does: the
+the video loop (``codeformer.video.loop.restore_video``), which Stop ends the way Ctrl-C does: the
 frames done so far are kept as a playable ``.partial.mp4``."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
-from codeformer.serve.models import Models, Settings, using_w
+from codeformer.serve.session import Models, Settings, using_w
 from codeformer.serve.store import RequestError
-from codeformer.serve.worker import Job, Worker
+from codeformer.serve.worker import Worker, WorkerJob
 from codeformer.utils.image_io import check_pixels
 from codeformer.utils.inputs import InputFile
-from codeformer.video import Frame, VideoReader
-from codeformer.video_runner import Stopped, VideoOptions, output_path, restore_video
+from codeformer.video.io import Frame, VideoReader
+from codeformer.video.loop import Stopped, VideoOptions, output_path, restore_video
 
 
 @dataclass
@@ -120,7 +120,7 @@ class _Watched:
         return results
 
 
-class VideoJob(Job):
+class VideoJob(WorkerJob):
     def __init__(self, id: str, video: Video, settings: Settings, models: Models, batch_size: int,
                  max_pixels: int | None):
         super().__init__(id, 'video', video.name, total=video.frames)
@@ -136,8 +136,8 @@ class VideoJob(Job):
         enhancer = _Watched(self.models.enhancer(self.settings), self, worker)
         try:
             with using_w(self.models.restorer, self.settings.w):
-                info = restore_video(inp, output_path(out, inp.name), enhancer, self.options, quiet=True,
-                                     warn=lambda message: self.errors.append(self._public(message)))
+                info = restore_video(inp.path, output_path(out, inp.name), enhancer, self.options, name=inp.name,
+                                     quiet=True, warn=lambda message: self.errors.append(self._public(message)))
         except Stopped as exc:
             self.result, self.partial = exc.partial, exc.partial is not None
             self.message = self._public(str(exc))

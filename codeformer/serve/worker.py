@@ -23,7 +23,7 @@ class JobStopped(KeyboardInterrupt):
 
 
 @dataclass
-class Job:
+class WorkerJob:
     """A long piece of work and what the page shows of it."""
     id: str
     kind: str  # 'batch' or 'video'
@@ -58,9 +58,9 @@ class Worker:
     def __init__(self):
         self._cond = threading.Condition()
         self._tasks: collections.deque[tuple[Future, Callable, tuple]] = collections.deque()
-        self._queue: collections.deque[Job] = collections.deque()
-        self.jobs: dict[str, Job] = {}
-        self.current: Job | None = None
+        self._queue: collections.deque[WorkerJob] = collections.deque()
+        self.jobs: dict[str, WorkerJob] = {}
+        self.current: WorkerJob | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name='codeformer-worker', daemon=True)
         self._thread.start()
@@ -73,13 +73,13 @@ class Worker:
             self._cond.notify()
         return future
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: WorkerJob) -> None:
         with self._cond:
             self.jobs[job.id] = job
             self._queue.append(job)
             self._cond.notify()
 
-    def stop(self, job: Job) -> None:
+    def stop(self, job: WorkerJob) -> None:
         """Stop ``job``: at once if it is waiting, at its next checkpoint if it runs."""
         with self._cond:
             job.stop.set()
@@ -87,14 +87,14 @@ class Worker:
                 self._queue.remove(job)
                 job.state, job.message = 'stopped', 'stopped before it started'
 
-    def queue_position(self, job: Job) -> int | None:
+    def queue_position(self, job: WorkerJob) -> int | None:
         """0 for the running job, 1.. for those waiting, None for finished ones."""
         with self._cond:
             if job is self.current:
                 return 0
             return self._queue.index(job) + 1 if job in self._queue else None
 
-    def checkpoint(self, job: Job | None = None) -> None:
+    def checkpoint(self, job: WorkerJob | None = None) -> None:
         """Run the waiting tasks; raise ``JobStopped`` if ``job`` is to stop. Called by jobs between steps."""
         self._run_tasks()
         if job is not None and job.stop.is_set():

@@ -50,6 +50,7 @@ def test_code_only_returns_logits_and_features():
     np.testing.assert_array_equal(logits.argmax(dim=2).numpy(), recorded('restoration_w0_adain1_idx'))
 
 
+@pytest.mark.slow  # the full-size network, three forwards
 def test_w_changes_the_output_and_fusion_is_skipped_at_zero():
     net = build('restoration')
     x = golden_input()
@@ -89,6 +90,7 @@ def test_config_is_inferred_from_a_checkpoint(config):
     assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == shapes
 
 
+@pytest.mark.slow  # the full-size network, batch of 2
 def test_one_batch_with_a_fidelity_weight_per_sample_matches_the_recordings():
     """Two copies of the golden face at w = 0.5 and w = 1 in one call, passed as ``weight=`` (spandrel's name)."""
     net = build('restoration')

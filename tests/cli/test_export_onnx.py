@@ -7,15 +7,11 @@ import pytest
 
 from codeformer.utils.image_io import read_image, write_image
 from tests.support.cli import ROOT, run_script
-from tests.support.nets import save_checkpoint, small_codeformer
+
+pytestmark = pytest.mark.slow  # exports ONNX, in subprocesses
 
 if importlib.util.find_spec('onnxruntime') is None or importlib.util.find_spec('onnxscript') is None:
     pytest.skip('pip install onnxruntime onnxscript (requirements-dev.txt)', allow_module_level=True)
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def test_export_writes_a_checked_file_with_a_weight_input(tmp_path, checkpoint):

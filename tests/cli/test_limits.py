@@ -10,15 +10,9 @@ import pytest
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, image_size, read_file, read_image, write_image
 from tests.support.cli import ROOT, run_script
 from tests.support.memory import run_measured
-from tests.support.nets import save_checkpoint, small_codeformer
 
 FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
 GIB = 1 << 30
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
@@ -51,6 +45,7 @@ def test_headers_give_the_size_without_decoding(tmp_path):
         read_image(write_bytes(tmp_path / 'bomb.jpg', bomb))
 
 
+@pytest.mark.slow  # two runs, peak memory measured
 def test_bombs_are_refused_before_decoding_and_the_batch_goes_on(tmp_path, checkpoint):
     """Two 900 MP bombs (2.7 GB decoded as colour) beside a face: each is one error line, the face is done, and the
     run's peak memory is that of the same run without them (importing torch alone takes about 0.5 GB here)."""

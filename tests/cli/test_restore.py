@@ -7,14 +7,9 @@ import pytest
 
 from codeformer.utils.image_io import read_image, write_image
 from tests.support.cli import ROOT, run_script
-from tests.support.nets import save_checkpoint, small_codeformer
+from tests.support.nets import save_checkpoint
 
 FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def test_aligned_folder_with_a_corrupt_file(tmp_path, checkpoint):
@@ -75,6 +70,11 @@ def test_missing_weights_and_bad_arguments_exit_2(tmp_path):
     assert bad_w.returncode == 2 and 'must be in [0, 1]' in bad_w.stderr
     missing = run_script('inference_codeformer.py', '--has_aligned', '--input_path', 'nope', cwd=tmp_path)
     assert missing.returncode == 2 and 'nope: no such file' in missing.stderr
+    # the library names its arguments (device='cuda:7'); the command line says its own options instead
+    for extra, line in [(['--device', 'cuda:7'], 'error: --device cuda:7: CUDA is not available on this machine'),
+                        (['--detection_model', 'nope'], 'error: --detection_model nope: unknown detector; known: ')]:
+        proc = run_script('inference_codeformer.py', '-i', str(tmp_path / 'face.png'), *extra, cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr.startswith(line) and proc.stderr.count('\n') == 1, proc.stderr
 
 
 def test_colorization_gives_colour_from_gray(tmp_path, checkpoint):
@@ -105,6 +105,12 @@ def test_inpainting_keeps_unpainted_pixels_and_fills_white_or_masked_ones(tmp_pa
         out = read_image(tmp_path / 'results' / out_dir / 'a.png')
         assert (out[~fill] == source[~fill]).all()
         assert (out[fill] != source[fill]).any(axis=1).mean() > 0.5
+    # the command goes through the library's inpainting: the same bytes from a program that calls it
+    from codeformer.inpainting import inpaint_faces
+    from codeformer.restorer import FaceRestorer
+    restorer = FaceRestorer('inpainting', model_path=str(checkpoint), device='cpu', progress=False)
+    for out_dir, done in zip(['masked', 'plain'], inpaint_faces(restorer, [painted, face], [None, region > 0])):
+        assert np.array_equal(read_image(tmp_path / 'results' / out_dir / 'a.png'), done.image)
 
 
 def test_whole_images_official_layout_alpha_and_a_corrupt_file(tmp_path, checkpoint):
@@ -134,7 +140,9 @@ def test_whole_images_official_layout_alpha_and_a_corrupt_file(tmp_path, checkpo
     assert len(report['portrait.JPEG']['info']['detections']) == 1 and 'damaged' in report['damaged.png']['error']
 
 
-def test_ctrl_c_stops_a_batch_cleanly(tmp_path):
+@pytest.mark.slow  # the full-size network, run until interrupted
+def test_ctrl_c_stops_a_batch_cleanly_and_counts_what_was_not_started(tmp_path):
+    import json
     import os
     import signal
     import subprocess
@@ -144,11 +152,12 @@ def test_ctrl_c_stops_a_batch_cleanly(tmp_path):
     from codeformer.archs import CodeFormer
     ckpt = save_checkpoint(CodeFormer(), tmp_path / 'full.pth')  # full size: seconds per face, time to interrupt
     face = cv2.imread(str(FACE))
-    for i in range(3):
+    for i in range(6):
         write_image(tmp_path / 'in' / f'face{i}.png', face)
     out = tmp_path / 'out' / 'restored_faces'
     proc = subprocess.Popen([sys.executable, str(ROOT / 'inference_codeformer.py'), '--has_aligned', '-i', 'in',
-                             '-o', 'out', '--model_path', str(ckpt)], cwd=tmp_path, stderr=subprocess.PIPE,
+                             '-o', 'out', '--model_path', str(ckpt), '--report', 'r.json'], cwd=tmp_path,
+                            stderr=subprocess.PIPE,
                             text=True, env={**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
@@ -160,8 +169,17 @@ def test_ctrl_c_stops_a_batch_cleanly(tmp_path):
     # the line saying so starts a line of its own, not the end of the progress bar
     assert any(line.startswith('stopped: ') for line in err.split('\n')), err
     written = sorted(p.name for p in out.iterdir())
-    assert written[0] == 'face0.png' and len(written) < 3 and all(not n.startswith('.') for n in written)
+    assert written[0] == 'face0.png' and len(written) < 6 and all(not n.startswith('.') for n in written)
     assert read_image(out / 'face0.png').shape == (512, 512, 3)
+    # the summary and the report count what was done and what was not started; nothing is called done that is not
+    summary = [line for line in err.split('\n') if ' done, ' in line][-1]
+    assert summary.startswith(f'{len(written)} done, 0 failed, {6 - len(written)} not started; '), err
+    records = json.loads((tmp_path / 'r.json').read_text())
+    assert [Path(r['input']).name for r in records] == [f'face{i}.png' for i in range(6)]
+    for r in records:
+        done = Path(r['input']).name in written
+        assert r['status'] == ('done' if done else 'not started'), r
+        assert bool(r.get('outputs')) == done and 'error' not in r, r
 
 
 def test_exif_orientation_of_png_and_webp_photos_is_applied(tmp_path, checkpoint):
@@ -182,6 +200,7 @@ def test_exif_orientation_of_png_and_webp_photos_is_applied(tmp_path, checkpoint
         assert final[:300].mean() > 200 and final[340:].mean() < 60, fmt
 
 
+@pytest.mark.slow  # two runs of the script
 def test_precision_option(tmp_path, checkpoint):
     """--precision bf16 runs the convolutions in bfloat16 (the code choice stays fp32): close to fp32, not equal."""
     write_image(tmp_path / 'in' / 'face.png', cv2.imread(str(FACE)))

@@ -70,8 +70,27 @@ def test_gray_and_rgba_inputs(mtcnn, astronaut):
 
 @pytest.mark.parametrize('shape', [(1, 1), (5, 7, 3), (11, 11, 3), (12, 12, 3), (13, 40, 3), (40, 13)])
 def test_tiny_images_do_not_crash(mtcnn, shape):
+    """Shorter than the smallest face looked for (20 px): no face, and no crash."""
     img = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    assert mtcnn.detect(img) == [] or all(isinstance(f, DetectedFace) for f in mtcnn.detect(img))
+    assert min(shape[:2]) < mtcnn.min_face
+    assert mtcnn.detect(img) == []
+
+
+@pytest.mark.parametrize('size', [20, 32, 48])
+def test_a_face_filling_a_tiny_image_is_found_with_its_points_in_order(mtcnn, astronaut, size):
+    """The astronaut's head (160 px around her face) shrunk down to the smallest face looked for, and a little above."""
+    head = cv2.resize(astronaut[40:200, 136:296], (size, size), interpolation=cv2.INTER_AREA)
+    faces = mtcnn.detect(head)
+    assert len(faces) == 1
+    face = faces[0]
+    assert isinstance(face, DetectedFace) and 0.9 < face.score <= 1
+    x1, y1, x2, y2 = face.box
+    assert 0 <= x1 < x2 <= size and 0 <= y1 < y2 <= size
+    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = face.landmarks  # RetinaFace's order
+    assert lx < nx < rx and max(ly, ry) < ny < min(mly, mry)  # nose between the eyes, mouth below it
+    assert mlx < mrx and x1 < min(lx, mlx) and max(rx, mrx) < x2 and y1 < min(ly, ry) and max(mly, mry) < y2
+    expected = (ASTRONAUT_BY_EYE - (136, 40) + 0.5) * size / 160 - 0.5
+    assert (np.linalg.norm(face.landmarks - expected, axis=1) < 0.1 * size).all()
 
 
 def test_small_face_in_a_large_image(mtcnn, astronaut):

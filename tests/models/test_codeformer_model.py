@@ -12,6 +12,8 @@ import codeformer.models  # noqa: F401  (registers the models)
 from codeformer.archs import VQAutoEncoder
 from codeformer.models.codeformer_model import Phase, curriculum_phase, parse_curriculum
 
+pytestmark = pytest.mark.slow  # trains: optimisation steps of the three models
+
 ROOT = Path(__file__).resolve().parents[2]
 VQGAN = {'type': 'VQAutoEncoder', 'img_size': 64, 'nf': 32, 'ch_mult': [1, 2, 2, 4, 4, 8], 'attn_resolutions': [2],
          'codebook_size': 32}

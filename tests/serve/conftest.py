@@ -2,13 +2,7 @@ import pytest
 
 from codeformer.utils.image_io import write_image
 from tests.support.cli import run_script
-from tests.support.nets import save_checkpoint, small_codeformer
 from tests.support.serve import SERVE_OPTIONS, start_server, two_faces
-
-
-@pytest.fixture(scope='package')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 @pytest.fixture(scope='package')

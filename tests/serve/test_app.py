@@ -208,7 +208,7 @@ def test_stopped_batch_keeps_complete_results(server, tmp_path):
 
 
 def test_video_preview_and_job(server, tmp_path):
-    from tests.test_video import make_clip
+    from tests.video.test_loop import make_clip
     clip = tmp_path / 'clip.mp4'
     make_clip(clip, frames=12, size=128)
     video = server.json('POST', '/api/videos?name=clip.mp4', clip.read_bytes())
@@ -234,7 +234,7 @@ def test_video_preview_and_job(server, tmp_path):
 
 
 def test_video_stop_keeps_a_playable_partial(server, tmp_path):
-    from tests.test_video import make_clip
+    from tests.video.test_loop import make_clip
     clip = tmp_path / 'long.mp4'
     make_clip(clip, frames=150, size=128, audio=None)
     video = server.json('POST', '/api/videos?name=long.mp4', clip.read_bytes())

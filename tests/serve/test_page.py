@@ -20,6 +20,8 @@ from codeformer.utils.image_io import write_image
 from tests.support.browser import INSTALL, chromium_paths, page_data, start_chromium, wait_until
 from tests.support.serve import two_faces
 
+pytestmark = pytest.mark.slow  # drives a headless browser
+
 
 @pytest.fixture(scope='module')
 def browser(tmp_path_factory):
@@ -131,7 +133,7 @@ def test_batch_page(browser, server, tmp_path):
 
 
 def test_video_page(browser, server, tmp_path):
-    from tests.test_video import make_clip
+    from tests.video.test_loop import make_clip
     clip = tmp_path / 'clip.mp4'
     make_clip(clip, frames=10, size=128)
     open_page(browser, server)

@@ -76,7 +76,7 @@ def start_server(checkpoint: Path, tmp: Path, *args: str) -> Served:
     log = tmp.parent / f'{tmp.name}.log'
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'TMPDIR': str(tmp), 'OMP_NUM_THREADS': '1',
            'CODEFORMER_MIRROR': 'http://127.0.0.1:9/none'}
-    cmd = [sys.executable, '-c', 'import sys; from codeformer.cli import main; sys.exit(main())', 'serve',
+    cmd = [sys.executable, '-c', 'import sys; from codeformer.commands import main; sys.exit(main())', 'serve',
            '--port', '0', '--model_path', str(checkpoint), *SERVE_OPTIONS, *args]
     with open(log, 'wb') as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -7,11 +7,14 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from codeformer.errors import CodeformerError
+from codeformer.errors import CodeformerError, about_argument
 
 
 class UsageError(CodeformerError):
     """An argument that makes the whole run impossible (exit code 2)."""
+
+    def __init__(self, reason: str, argument: str | None = None, value: object = None):
+        super().__init__(about_argument(self, reason, argument, value))
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -60,8 +63,8 @@ def no_input_replaced(inputs: Iterable[Path], planned: Iterable[Path], what: str
     sources = {real(p): p for p in inputs}
     for out in planned:
         if real(out) in sources:
-            raise UsageError(f'{out}: the {what} would replace the input {sources[real(out)]}; choose another '
-                             f'output (-o)')
+            raise UsageError(f'{out}: the {what} would replace the input {sources[real(out)]}; write it '
+                             f'elsewhere')
 
 
 class OutputGuard:

@@ -8,20 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from codeformer.cli.checks import UsageError
-from codeformer.cli.shards import Shard, local_device, resolve_shard, shard_of, shard_option
+from codeformer.batch.checks import UsageError
+from codeformer.batch.shards import Shard, local_device, parse_shard, resolve_shard, shard_of
 from codeformer.utils.image_io import write_image
 from tests.support.cli import ROOT, run_script, start_script
-from tests.support.nets import save_checkpoint, small_codeformer
 
 FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
 # shard_of(name, 2): face0 0, face1 1, face2 1, face3 0, g.jpg / g.png in different shards, deep 1, alpha 0, broken 0
 NAMES = ['face0.png', 'face1.png', 'face2.png', 'face3.png', 'g.jpg', 'g.png', 'deep.png', 'alpha.png', 'broken.jpg']
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +59,7 @@ def test_shard_assignment_is_stable_and_a_partition():
 
 
 def test_shard_auto_reads_torchrun_then_slurm():
-    assert shard_option('1/4') == Shard(1, 4) and shard_option('auto') == 'auto'
+    assert parse_shard('1/4') == Shard(1, 4) and parse_shard('auto') == 'auto'
     assert resolve_shard('auto', {'RANK': '1', 'WORLD_SIZE': '2'}) == Shard(1, 2)
     assert resolve_shard('auto', {'SLURM_PROCID': '3', 'SLURM_NTASKS': '4'}) == Shard(3, 4)
     assert resolve_shard('auto', {'RANK': '0', 'WORLD_SIZE': '2', 'SLURM_PROCID': '3', 'SLURM_NTASKS': '4'}) == \
@@ -144,7 +138,8 @@ def test_skip_existing_across_shards_finishes_only_what_is_missing(runs, tmp_pat
     assert {k: v for k, v in outputs(out).items() if 'tmp' not in k} == outputs(runs[0] / 'sharded')
     final = restore(checkpoint, folder, out, '--skip_existing', '--report', str(tmp_path / 'last.json'))
     assert final.returncode == 1  # broken.jpg again
-    assert all(r.get('skipped') or 'broken' in r['input'] for r in json.loads((tmp_path / 'last.json').read_text()))
+    last = json.loads((tmp_path / 'last.json').read_text())
+    assert all(r['status'] == 'skipped' or 'broken' in r['input'] for r in last)
 
 
 def test_bad_shard_options_and_reports_are_one_line(tmp_path, checkpoint, folder):
@@ -156,10 +151,10 @@ def test_bad_shard_options_and_reports_are_one_line(tmp_path, checkpoint, folder
         assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
         assert not (tmp_path / 'out').exists()
     good = tmp_path / 'r.0-of-2.json'
-    good.write_text(json.dumps([{'input': 'x.png', 'outputs': ['o/x.png']}]))
+    good.write_text(json.dumps([{'input': 'x.png', 'status': 'done', 'outputs': ['o/x.png']}]))
     missing = run_script('-m codeformer', 'merge-reports', '-o', str(tmp_path / 'm.json'), str(good))
     assert missing.returncode == 1 and 'r.1-of-2.json: this shard\'s report is missing' in missing.stderr
-    expected = [{'input': 'x.png', 'kind': 'image', 'outputs': ['o/x.png']}]
+    expected = [{'input': 'x.png', 'kind': 'image', 'status': 'done', 'outputs': ['o/x.png']}]
     assert json.loads((tmp_path / 'm.json').read_text()) == expected
     (tmp_path / 'bad.json').write_text('{"not": "a list"')
     bad = run_script('-m codeformer', 'merge-reports', '-o', str(tmp_path / 'n.json'), str(good),

@@ -6,7 +6,6 @@ after the whole folder is listed, so output names (``a_jpg``, ``a_png``) are tho
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
@@ -14,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeformer.cli.checks import UsageError
+from codeformer.batch.checks import UsageError
+from codeformer.errors import InvalidOption
 from codeformer.utils.inputs import InputFile
 
 # (rank, world size) variables of the launchers we know, first found wins
 LAUNCHERS = (('RANK', 'WORLD_SIZE', 'torchrun'), ('SLURM_PROCID', 'SLURM_NTASKS', 'Slurm'))
+_SHARD_REPORT = re.compile(r'(?P<base>.*)\.(?P<index>\d+)-of-(?P<count>\d+)(?P<suffix>\.[^.]*)?$')
 LOCAL_RANKS = ('LOCAL_RANK', 'SLURM_LOCALID')  # a process's number on its own machine
 
 
@@ -45,16 +46,16 @@ def shard_of(relative: str, count: int) -> int:
     return int.from_bytes(digest[:8], 'big') % count
 
 
-def shard_option(text: str) -> Shard | str:
-    """argparse type of ``--shard``: ``K/N`` (0 <= K < N) or ``auto``."""
+def parse_shard(text: str) -> Shard | str:
+    """``K/N`` (0 <= K < N) as a ``Shard``, or ``auto``; anything else is an ``InvalidOption``."""
     if text == 'auto':
         return text
     match = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', text)
     if not match:
-        raise argparse.ArgumentTypeError(f'expected K/N (this is shard K of N, counted from 0) or auto, got {text!r}')
+        raise InvalidOption(f'expected K/N (this is shard K of N, counted from 0) or auto, got {text!r}')
     index, count = int(match[1]), int(match[2])
     if count < 1 or index >= count:
-        raise argparse.ArgumentTypeError(f'K must be in [0, N-1] and N at least 1, got {text!r}')
+        raise InvalidOption(f'K must be in [0, N-1] and N at least 1, got {text!r}')
     return Shard(index, count)
 
 
@@ -65,12 +66,12 @@ def resolve_shard(value: Shard | str | None, environ: Mapping[str, str] = os.env
     for rank_var, size_var, launcher in LAUNCHERS:
         if rank_var in environ and size_var in environ:
             try:
-                return shard_option(f'{environ[rank_var]}/{environ[size_var]}')
-            except argparse.ArgumentTypeError:
-                raise UsageError(f'--shard auto: {launcher} set {rank_var}={environ[rank_var]!r} and '
-                                 f'{size_var}={environ[size_var]!r}, not a rank below a world size') from None
+                return parse_shard(f'{environ[rank_var]}/{environ[size_var]}')
+            except InvalidOption:
+                raise UsageError(f'{launcher} set {rank_var}={environ[rank_var]!r} and {size_var}='
+                                 f'{environ[size_var]!r}, not a rank below a world size', 'shard', 'auto') from None
     names = ' or '.join(f'{rank}/{size}' for rank, size, _ in LAUNCHERS)
-    raise UsageError(f'--shard auto: no launcher found (neither {names} is set); give --shard K/N')
+    raise UsageError(f'no launcher found (neither {names} is set); give the shard as K/N', 'shard', 'auto')
 
 
 def local_device(device: str, gpus: int, environ: Mapping[str, str] = os.environ) -> str:
@@ -95,3 +96,16 @@ def take_shard(inputs: Sequence[InputFile], input_path: str | os.PathLike, shard
     if shard is None:
         return list(inputs)
     return [inp for inp in inputs if shard.holds(relative_to_root(inp.path, input_path))]
+
+
+def missing_shards(paths: list[Path]) -> list[str]:
+    """For reports named ``NAME.K-of-N.json``: the expected names of the shards not given."""
+    found = [_SHARD_REPORT.fullmatch(p.name) for p in paths]
+    if not found or not all(found):
+        return []
+    missing = []
+    for base, count, suffix, parent in {(m['base'], int(m['count']), m['suffix'] or '', p.parent)
+                                        for m, p in zip(found, paths)}:
+        have = {int(m['index']) for m, p in zip(found, paths) if m['base'] == base and int(m['count']) == count}
+        missing += [str(parent / f'{base}.{k}-of-{count}{suffix}') for k in range(count) if k not in have]
+    return sorted(missing)

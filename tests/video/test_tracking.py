@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from codeformer.tracking import FaceTracker, TrackedFace, follow_face, local_linear, radius_for
+from codeformer.video.tracking import FaceTracker, TrackedFace, follow_face, local_linear, radius_for
 from tests.support.cli import ROOT
 
 FIVE = np.array([[40, 50], [60, 50], [50, 60], [42, 70], [58, 70]], np.float64)  # a face's five points, 20 px eyes

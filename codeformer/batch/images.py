@@ -1,6 +1,6 @@
-"""The image loop every front door shares: decode ahead, process in batches, write atomically, report a bad file
-in one line and go on. Every image is measured from its header before it is decoded: one over ``max_pixels``, or
-whose result would be, is refused without being decoded."""
+"""The image loop every command and front end shares: decode ahead, process in batches, write atomically, report a
+bad file in one line and go on. Every image is measured from its header before it is decoded: one over
+``max_pixels``, or whose result would be, is refused without being decoded."""
 from __future__ import annotations
 
 import sys
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from codeformer.cli.checks import OutputGuard
-from codeformer.cli.jobs import Job, Result
-from codeformer.cli.log import Record, RunLog
+from codeformer.batch.checks import OutputGuard
+from codeformer.batch.jobs import Job, Result
+from codeformer.batch.report import Record, RunLog
 from codeformer.errors import CodeformerError
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, decode_image, image_size, read_file, write_image
 from codeformer.utils.inputs import InputFile
@@ -28,7 +28,7 @@ def chunked(items: Sequence, size: int) -> Iterator[Sequence]:
 
 
 def already_done(out_root: Path, job: Job, inp: InputFile) -> bool:
-    """Whether ``inp``'s results exist (``--skip_existing``)."""
+    """Whether ``inp``'s results exist (``skip_existing``)."""
     return (out_root / job.marker(inp.name).format(name=inp.name)).exists()
 
 
@@ -56,7 +56,7 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
     for inp in inputs:
         rec = log.add(inp)
         if skip_existing and already_done(out_root, job, inp):
-            rec.skipped = True
+            log.skip(rec)
         else:
             todo.append((inp, rec))
     faces, started = 0, time.perf_counter()
@@ -92,6 +92,8 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
                     problem = _write(res, inp, rec, out_root, guard)
                     if problem:
                         log.fail(rec, problem)
+                    else:
+                        log.done(rec)
                 bar.update(len(chunk))
                 bar.set_postfix_str(f'{faces / max(1e-9, time.perf_counter() - started):.2f} faces/s')
     finally:

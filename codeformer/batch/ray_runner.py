@@ -1,17 +1,17 @@
-"""``--ray [ADDRESS]``: the same run on a Ray cluster, with Ray Data.
+"""A run on a Ray cluster (``RunOptions.ray``; ``--ray [ADDRESS]`` on the command line), with Ray Data.
 
-The driver lists the inputs as a local run does (the same names, the same checks before work, ``--skip_existing``)
+The driver lists the inputs as a local run does (the same names, the same checks before work, ``skip_existing``)
 and hands Ray Data one row per batch of the local run: the same files together, so the results are the same bit
 for bit. Actors (one per GPU, or one per node on a cluster without GPUs) each load the networks once and run their
-batches through ``restore.run_local``, the very loop of a local run: our own reader (16-bit, alpha, EXIF), atomic
-writes into the output folder (which every node must see), one record per file. The records come back to the
-driver, which says their lines, shows the progress and writes the one report. A bad file costs only itself; the
+batches through ``codeformer.batch.local.run_local``, the very loop of a local run: our own reader (16-bit, alpha,
+EXIF), atomic writes into the output folder (which every node must see), one record per file. The records come back
+to the driver, which says their lines, shows the progress and writes the one report. A bad file costs only itself; the
 batch of an actor that dies is redone by another (Ray restarts the actor and retries; writes are atomic, so
 nothing half-written stays).
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import pickle
 import sys
@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from codeformer.cli.arguments import precision_of
-from codeformer.cli.checks import UsageError
-from codeformer.cli.images import already_done, chunked
-from codeformer.cli.log import Record, RunLog
-from codeformer.cli.videos import video_done
+from codeformer.batch.checks import UsageError
+from codeformer.batch.images import already_done, chunked
+from codeformer.batch.jobs import Job
+from codeformer.batch.options import RunOptions
+from codeformer.batch.report import Record, RunLog
+from codeformer.batch.videos import video_done
 from codeformer.utils.inputs import InputFile
 
 INSTALL = 'pip install codeformer[ray]'
@@ -37,23 +38,19 @@ def require_ray() -> None:
     try:
         import ray.data  # noqa: F401
     except ImportError as exc:
-        raise UsageError(f'--ray needs Ray Data, which is not installed ({exc}): {INSTALL}') from None
+        raise UsageError(f'needs Ray Data, which is not installed ({exc}): {INSTALL}', 'ray', '') from None
 
 
 class RestoreActor:
     """One Ray actor: the networks loaded once, then batches of files through the local loop."""
 
-    def __init__(self, command: str, options: dict, protected: list[str], single_video: bool):
+    def __init__(self, options: RunOptions, out_root: str, protected: list[str], single_video: bool):
         import ray
 
-        from codeformer.cli.restore import build_job
-        from codeformer.runtime import auto_batch_size, inference_dtype, select_device
-        self.args = argparse.Namespace(**options)
-        if self.args.batch_size is None:
-            device = select_device(self.args.device)
-            self.args.batch_size = auto_batch_size(device, inference_dtype(device, precision_of(self.args)))
-        self.job = build_job(command, self.args)
-        self.out_root = Path(self.args.output_root)
+        from codeformer.batch.jobs import build_job
+        self.options = options
+        self.job = build_job(options)
+        self.out_root = Path(out_root)
         self.protected = [Path(p) for p in protected]
         self.single_video = single_video
         self.node = ray.get_runtime_context().get_node_id()
@@ -64,12 +61,12 @@ class RestoreActor:
                                     dtype=object)}
 
     def restore(self, files: list[tuple[int, InputFile]]) -> list[tuple[int, Record]]:
-        from codeformer.cli.restore import run_local
+        from codeformer.batch.local import run_local
         images = [(i, inp) for i, inp in files if inp.kind == 'image']
         videos = [(i, inp) for i, inp in files if inp.kind == 'video']
         log = RunLog(self.out_root, quiet=True, echo=False)  # the driver says what happened
-        run_local(log, self.job, self.args, [inp for _, inp in images], [inp for _, inp in videos], self.protected,
-                  self.single_video)
+        run_local(log, self.job, self.options, [inp for _, inp in images], [inp for _, inp in videos],
+                  self.protected, self.single_video)
         for rec in log.records:
             rec.node = self.node
         return [(i, rec) for (i, _), rec in zip(images + videos, log.records)]  # run_local's order
@@ -88,24 +85,24 @@ def _actors_and_resources(ray, wanted: int | None) -> tuple[int, dict]:
     return actors, {'num_cpus': max(1, min(smallest, total // actors))}
 
 
-def run_on_ray(log: RunLog, job, command: str, args: argparse.Namespace, inputs: Sequence[InputFile],
-               protected: Sequence[Path], single_video: bool) -> None:
-    """Restore ``inputs`` on the Ray cluster of ``args.ray`` ('' for the running one, or a new local one),
-    recording each in ``log`` in input order. ``job`` (its layout) decides what ``--skip_existing`` skips."""
+def run_on_ray(log: RunLog, job: Job, options: RunOptions, inputs: Sequence[InputFile], protected: Sequence[Path],
+               single_video: bool) -> None:
+    """Restore ``inputs`` on the Ray cluster of ``options.ray`` ('' for the running one, or a new local one),
+    recording each in ``log`` in input order. ``job`` (its layout) decides what ``skip_existing`` skips."""
     import ray
     records = [log.add(inp) for inp in inputs]
     todo = []
     for index, (inp, rec) in enumerate(zip(inputs, records)):
         done = already_done(log.out_root, job, inp) if inp.kind == 'image' else video_done(log.out_root, inp)
-        if args.skip_existing and done:
-            rec.skipped = True
+        if options.skip_existing and done:
+            log.skip(rec)
         else:
             todo.append(index)
     if not todo:
         return
     started = not ray.is_initialized()
     if started:
-        ray.init(address=args.ray or None, include_dashboard=False, logging_level=logging.WARNING,
+        ray.init(address=options.ray or None, include_dashboard=False, logging_level=logging.WARNING,
                  log_to_driver=True)
     bar = tqdm(total=len(todo), unit='file', disable=log.quiet, file=sys.stderr, dynamic_ncols=True)
     finished: set[int] = set()
@@ -119,9 +116,9 @@ def run_on_ray(log: RunLog, job, command: str, args: argparse.Namespace, inputs:
         # over all of them instead of queueing at the first one ready
         context.wait_for_min_actors_s = ACTOR_START_S
         context.max_tasks_in_flight_per_actor = 2
-        actors, resources = _actors_and_resources(ray, args.ray_actors)
+        actors, resources = _actors_and_resources(ray, options.ray_actors)
         # the batches of a local run (the same files together, so the same results bit for bit); a video alone
-        size = args.batch_size or (16 if 'num_gpus' in resources else 1)
+        size = options.batch_size or (16 if 'num_gpus' in resources else 1)
         images = [i for i in todo if inputs[i].kind == 'image']
         local = [list(b) for b in chunked(images, size)]
         # several consecutive batches to a row (the actor's loop cuts them again at the same places), about four
@@ -130,12 +127,11 @@ def run_on_ray(log: RunLog, job, command: str, args: argparse.Namespace, inputs:
         batches = [sum(group, []) for group in chunked(local, per_row)]
         batches += [[i] for i in todo if inputs[i].kind == 'video']
         rows = [{'files': pickle.dumps([(i, inputs[i]) for i in b])} for b in batches]
-        options = {**vars(args), 'output_root': str(log.out_root), 'quiet': True, 'skip_existing': False,
-                   'shard': None, 'ray': None}
+        actor_options = dataclasses.replace(options, quiet=True, skip_existing=False, shard=None, ray=None)
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             RestoreActor, batch_size=1, compute=ActorPoolStrategy(size=actors), batch_format='numpy',
-            fn_constructor_kwargs=dict(command=command, options=options, protected=[str(p) for p in protected],
-                                       single_video=single_video), **resources)
+            fn_constructor_kwargs=dict(options=actor_options, out_root=str(log.out_root),
+                                       protected=[str(p) for p in protected], single_video=single_video), **resources)
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format='numpy'):
                 for result in batch['records']:

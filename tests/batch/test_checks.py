@@ -7,15 +7,9 @@ import pytest
 
 from codeformer.utils.image_io import read_image, write_image
 from tests.support.cli import ROOT, run_script
-from tests.support.nets import save_checkpoint, small_codeformer
 
 FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
 UNWRITABLE = '/proc/codeformer-test'  # not even root can create anything there
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def faces(folder, names):
@@ -52,6 +46,7 @@ def test_restored_faces_of_an_earlier_run_are_not_replaced(tmp_path, checkpoint)
     assert not (tmp_path / 'out').exists()
 
 
+@pytest.mark.slow  # five runs of the script
 def test_a_bad_output_folder_or_report_stops_before_any_work(tmp_path):
     """Checked before the networks load: here the weights are missing too, and the output is what is named."""
     faces(tmp_path / 'in', ['a.png'])

@@ -1,25 +1,20 @@
-"""What each front door does to one batch of decoded images, on top of ``FaceEnhancer``."""
+"""What each command does to one batch of decoded images, on top of the library (``FaceEnhancer``,
+``inpaint_faces``, ``VQGANReconstructor``), and where its results go below the run's folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
-import torch
 
-from codeformer.cli.checks import UsageError
+from codeformer.batch.checks import UsageError
+from codeformer.batch.options import COMMANDS, RunOptions
 from codeformer.enhancer import FaceEnhancer
-from codeformer.restorer import FaceRestorer, faces_to_tensor, tensor_to_faces
-from codeformer.utils.image_io import (
-    DEFAULT_MAX_PIXELS,
-    ImageReadError,
-    file_kind,
-    max_value,
-    read_image,
-    split_channels,
-)
+from codeformer.inpainting import inpaint_faces
+from codeformer.reconstruction import VQGANReconstructor
+from codeformer.restorer import FaceRestorer
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, ImageReadError, file_kind, read_image, split_channels
 from codeformer.utils.inputs import InputFile
 
 
@@ -30,14 +25,16 @@ class Result:
 
 
 class Job(Protocol):
-    """What one front door does with decoded images."""
+    """What one command does with decoded images."""
+
+    batch_size: int  # images per call of ``process`` (the restorer's own choice for its device, or as asked)
 
     def marker(self, name: str) -> str:
-        """Relative path (with '{name}') of the output whose presence means ``name`` is done (--skip_existing);
+        """Relative path (with '{name}') of the output whose presence means ``name`` is done (``skip_existing``);
         also the output checked against the inputs before a run."""
 
     def result_size(self, height: int, width: int) -> tuple[int, int]:
-        """(height, width) of the largest output for an input of that size (checked against --max_pixels)."""
+        """(height, width) of the largest output for an input of that size (checked against ``max_pixels``)."""
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result | Exception]:
         """One result (or the exception that stopped it) per image, in order."""
@@ -57,6 +54,10 @@ class AlignedFacesJob:
     def __init__(self, enhancer: FaceEnhancer, folder: str = 'restored_faces', suffix: str | None = None):
         self.enhancer = enhancer
         self.rel = f'{folder}/{{name}}{_tail(suffix)}.png'.lstrip('/')
+
+    @property
+    def batch_size(self) -> int:
+        return self.enhancer.restorer.batch_size
 
     def marker(self, name: str) -> str:
         return self.rel
@@ -78,6 +79,10 @@ class WholeImageJob:
         self.tail = _tail(suffix)
         self.save_faces = save_faces
 
+    @property
+    def batch_size(self) -> int:
+        return self.enhancer.restorer.batch_size
+
     def marker(self, name: str) -> str:
         return f'final_results/{{name}}{self.tail}.png'
 
@@ -85,21 +90,14 @@ class WholeImageJob:
         return self.enhancer.output_size(height, width)
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
-        results = []
-        for r in self.enhancer.enhance_batch(images):
-            outputs = {}
-            if self.save_faces:
-                for i, (crop, face) in enumerate(zip(r.cropped_faces, r.restored_faces)):
-                    outputs[f'cropped_faces/{{name}}_{i:02d}.png'] = crop
-                    outputs[f'restored_faces/{{name}}_{i:02d}{self.tail}.png'] = face
-            outputs[self.marker('')] = r.restored_img
-            results.append(Result(outputs, {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds}))
-        return results
+        return [Result(r.official_files(self.tail, self.save_faces),
+                       {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds})
+                for r in self.enhancer.enhance_batch(images)]
 
 
 class InpaintingJob:
-    """Faces whose damaged regions are painted pure white (or given by ``--mask``): the network fills
-    them in and every other pixel of the (network-sized) input is kept exactly."""
+    """Faces whose damaged regions are painted pure white (or given by ``mask_path``): the network fills them in
+    (``codeformer.inpainting``)."""
 
     def __init__(self, restorer: FaceRestorer, suffix: str | None = None, mask_path: str | None = None,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS):
@@ -108,7 +106,11 @@ class InpaintingJob:
         self.mask_path = Path(mask_path) if mask_path else None
         self.max_pixels = max_pixels
         if self.mask_path is not None and not self.mask_path.exists():
-            raise UsageError(f'{self.mask_path}: no such mask file or folder')
+            raise UsageError(f'{self.mask_path}: no such mask file or folder', 'mask', str(self.mask_path))
+
+    @property
+    def batch_size(self) -> int:
+        return self.restorer.batch_size
 
     def marker(self, name: str) -> str:
         return self.rel
@@ -130,58 +132,47 @@ class InpaintingJob:
         return mask > (32767 if mask.dtype == np.uint16 else 127)
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
-        size = self.restorer.size
-        faces, masks = [], []
-        for img, inp in zip(images, inputs):
-            bgr, _ = split_channels(img)
-            top = max_value(bgr.dtype)
-            given = self._given_mask(inp)
-            mask = (bgr == top).all(axis=2) if given is None else given
-            if mask.shape != bgr.shape[:2]:
-                raise ImageReadError(f'{inp.path}: the mask is {mask.shape[1]}x{mask.shape[0]}, the image '
-                                     f'{bgr.shape[1]}x{bgr.shape[0]}')
-            if bgr.shape[:2] != (size, size):
-                bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_LINEAR)
-                mask = cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0
-            bgr = bgr.copy()
-            bgr[mask] = top  # the network was trained on regions painted pure white
-            faces.append(bgr)
-            masks.append(mask)
-        restored = self.restorer.restore_faces(faces)
-        results = []
-        for face, mask, out in zip(faces, masks, restored):
-            results.append(Result({self.rel: np.where(mask[:, :, None], out, face)},
-                                  {'faces': 1, 'inpainted_pixels': int(mask.sum())}))
-        return results
+        faces = [split_channels(img)[0] for img in images]
+        done = inpaint_faces(self.restorer, faces, [self._given_mask(inp) for inp in inputs])
+        return [Result({self.rel: r.image}, {'faces': 1, 'inpainted_pixels': int(r.mask.sum())}) for r in done]
 
 
 class VQGANJob:
-    """Faces reconstructed through a stage-I VQGAN (encode, quantize, decode): how much a codebook keeps."""
+    """Faces reconstructed through a stage-I VQGAN (``codeformer.reconstruction``)."""
 
-    def __init__(self, model_path: str, size: int = 512, device: str = 'auto', suffix: str | None = None):
-        from codeformer.archs import VQAutoEncoder
-        from codeformer.runtime import prepare_for_inference, select_device
-        from codeformer.utils.checkpoint import load_network_weights, read_state_dict
-        state = read_state_dict(model_path)
-        if 'quantize.embedding.weight' not in state or 'encoder.blocks.0.weight' not in state:
-            raise UsageError(f'{model_path}: not a VQGAN checkpoint')
-        codebook, emb_dim = state['quantize.embedding.weight'].shape
-        nf = state['encoder.blocks.0.weight'].shape[0]
-        net = VQAutoEncoder(size, nf, codebook_size=codebook, emb_dim=emb_dim, attn_resolutions=(size // 32, ))
-        load_network_weights(net, model_path)
-        self.device = select_device(device)
-        self.net = prepare_for_inference(net, self.device)
-        self.size = size
+    def __init__(self, reconstructor: VQGANReconstructor, suffix: str | None = None, batch_size: int = 4):
+        self.reconstructor = reconstructor
+        self.batch_size = batch_size
         self.rel = f'{{name}}{_tail(suffix)}.png'
 
     def marker(self, name: str) -> str:
         return self.rel
 
     def result_size(self, height: int, width: int) -> tuple[int, int]:
-        return self.size, self.size
+        return self.reconstructor.size, self.reconstructor.size
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
-        faces = [split_channels(img)[0] for img in images]
-        with torch.inference_mode():
-            out = self.net(faces_to_tensor(faces, self.size, self.device))[0]
-        return [Result({self.rel: r}, {'faces': 1}) for r in tensor_to_faces(out, [f.dtype for f in faces])]
+        faces = self.reconstructor.reconstruct([split_channels(img)[0] for img in images])
+        return [Result({self.rel: face}, {'faces': 1}) for face in faces]
+
+
+def build_job(options: RunOptions) -> Job:
+    """The job for a command, with every network it needs loaded (missing weights show here)."""
+    if options.command not in COMMANDS:
+        raise UsageError(f'unknown command {options.command!r}; choose from {", ".join(COMMANDS)}')
+    restorer = FaceRestorer(COMMANDS[options.command], w=options.fidelity_weight or 0.5,
+                            model_path=options.model_path, device=options.device, precision=options.precision,
+                            batch_size=options.batch_size, progress=not options.quiet, backend=options.backend,
+                            onnx_path=options.onnx_path)
+    if options.whole_photos:
+        enhancer = FaceEnhancer(restorer, upscale=options.upscale, detection_model=options.detection_model,
+                                use_parse=not options.no_parse, bg_upsampler=options.bg_upsampler,
+                                face_upsample=options.face_upsample, only_center_face=options.only_center_face,
+                                min_eye_distance=options.min_eye_distance, draw_box=options.draw_box,
+                                bg_tile=options.bg_tile, progress=not options.quiet)
+        return WholeImageJob(enhancer.load(), options.suffix)
+    if options.command == 'restore':
+        return AlignedFacesJob(FaceEnhancer(restorer), 'restored_faces', options.suffix)
+    if options.command == 'colorize':
+        return AlignedFacesJob(FaceEnhancer(restorer, keep_gray=False), '', options.suffix)
+    return InpaintingJob(restorer, options.suffix, options.mask, options.max_pixels)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import cv2
@@ -18,19 +19,13 @@ from codeformer.detection import build_detector
 from codeformer.detection.common import DetectedFace
 from codeformer.enhancer import FaceEnhancer
 from codeformer.restorer import FaceRestorer
-from codeformer.utils.inputs import InputFile
-from codeformer.video import VideoError, VideoReader
-from codeformer.video_runner import VideoOptions, restore_video
+from codeformer.video.io import VideoError, VideoReader
+from codeformer.video.loop import VideoOptions, restore_video
 from tests.support.cli import ROOT, run_script
-from tests.support.nets import save_checkpoint, small_codeformer
+from tests.support.nets import small_codeformer
 
 SCENE = ROOT / 'inputs' / 'whole_imgs' / 'astronaut.jpg'
 ENV = {'OMP_NUM_THREADS': '1'}  # tiny clips: one thread per process is faster on a busy 2-core machine
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def restore(*args, checkpoint, cwd=None, timeout=300):
@@ -196,6 +191,7 @@ def test_rotation_frame_rate_and_frames_as_pngs(tmp_path, checkpoint):
     assert len(list((out / 'restored_faces').iterdir())) == 12 and (out / 'cropped_faces').is_dir()
 
 
+@pytest.mark.slow  # a 60-frame clip, interrupted and resumed
 def test_ctrl_c_leaves_a_playable_file_and_skip_existing_resumes(tmp_path, checkpoint):
     make_clip(tmp_path / 'long.mp4', frames=60, size=96)
     args = [sys.executable, str(ROOT / 'inference_codeformer.py'), '-i', 'long.mp4', '-s', '1', '--model_path',
@@ -224,13 +220,15 @@ def test_ctrl_c_leaves_a_playable_file_and_skip_existing_resumes(tmp_path, check
     assert (results / 'long.mp4').stat().st_mtime_ns == stamp
 
 
-def test_sigterm_stops_like_ctrl_c_and_leaves_no_hidden_file(tmp_path, checkpoint):
-    make_clip(tmp_path / 'long.mp4', frames=60, size=96)
-    args = [sys.executable, str(ROOT / 'inference_codeformer.py'), '-i', 'long.mp4', '-s', '1', '--model_path',
-            str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '--device', 'cpu']
+def test_sigterm_stops_like_ctrl_c_leaves_no_hidden_file_and_reports_each_video(tmp_path, checkpoint):
+    (tmp_path / 'clips').mkdir()
+    make_clip(tmp_path / 'clips' / 'long.mp4', frames=60, size=96)
+    make_clip(tmp_path / 'clips' / 'next.mp4', frames=5, size=96)
+    args = [sys.executable, str(ROOT / 'inference_codeformer.py'), '-i', 'clips', '-s', '1', '--model_path',
+            str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '--device', 'cpu', '--report', 'r.json']
     proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': str(ROOT), **ENV},
                             stderr=subprocess.PIPE, text=True)
-    results = tmp_path / 'results' / 'long_0.5'
+    results = tmp_path / 'results' / 'clips_0.5'
     deadline = time.monotonic() + 120
     while not (results / '.long.mp4.part').exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -241,6 +239,14 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_hidden_file(tmp_path, checkpoin
     assert 0 < describe(results / 'long.partial.mp4')['frames'] < 60
     # the line saying so starts a line of its own, not the end of the progress bar
     assert any(line.startswith('stopped: ') for line in err.split('\n')), err
+    # the summary and the report say which video was stopped (with its partial file) and which never started
+    assert any(line.startswith('0 done, 0 failed, 1 stopped, 1 not started; ') for line in err.split('\n')), err
+    records = json.loads((tmp_path / 'r.json').read_text())
+    assert [(Path(r['input']).name, r['status']) for r in records] == [('long.mp4', 'stopped'),
+                                                                       ('next.mp4', 'not started')]
+    assert records[0]['outputs'] == ['results/clips_0.5/long.partial.mp4']
+    assert 'interrupted after' in records[0]['error']
+    assert 'outputs' not in records[1] and 'error' not in records[1]
 
 
 def faststart_copy(src, dst):
@@ -275,7 +281,7 @@ def test_reader_errors_name_the_file(tmp_path):
         VideoReader(tmp_path / 'empty.mp4')
     proc = run_script('inference_codeformer.py', '--has_aligned', '-i', str(make_clip(tmp_path / 'c.mp4', 3)),
                       cwd=tmp_path)
-    assert proc.returncode == 2 and 'leave out --has_aligned' in proc.stderr
+    assert proc.returncode == 2 and 'error: --has_aligned: ' in proc.stderr and 'leave it out' in proc.stderr
 
 
 class NoisyDetector:
@@ -316,8 +322,8 @@ def test_smoothing_steadies_the_faces_the_video_loop_aligns(tmp_path, one_thread
     for smooth in (False, True):
         aligned_on.clear()
         detector.rng = np.random.default_rng(0)  # the same noise both times
-        info = restore_video(InputFile(clip, 'video', 'glide'), tmp_path / f'{smooth}.mp4', enhancer,
-                             VideoOptions(smooth=smooth), quiet=True)
+        info = restore_video(clip, tmp_path / f'{smooth}.mp4', enhancer, VideoOptions(smooth=smooth), name='glide',
+                             quiet=True)
         assert info['frames_written'] == len(aligned_on) == 30
         track = np.stack(aligned_on)
         jitter[smooth] = float(np.abs(track[2:] - 2 * track[1:-1] + track[:-2]).mean())

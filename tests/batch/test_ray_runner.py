@@ -13,7 +13,8 @@ import pytest
 
 from codeformer.utils.image_io import read_image, write_image
 from tests.support.cli import ROOT, run_script, start_script
-from tests.support.nets import save_checkpoint, small_codeformer
+
+pytestmark = pytest.mark.slow  # starts Ray clusters
 
 FACE = ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png'
 NODE = dict(num_cpus=1, object_store_memory=80 * 1024 * 1024)
@@ -44,11 +45,6 @@ def cluster():
         deadline = time.monotonic() + 30  # the actors' processes end a moment after their nodes
         while _actor_pids() and time.monotonic() < deadline:
             time.sleep(0.2)
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    return save_checkpoint(small_codeformer(), tmp_path_factory.mktemp('ckpt') / 'small.pth')
 
 
 def faces(folder: Path, count: int) -> None:

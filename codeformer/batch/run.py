@@ -1,0 +1,84 @@
+"""One run of ``restore``, ``colorize`` or ``inpaint`` from ``RunOptions``: inputs found, every check made, networks
+loaded, then images and videos through their loops (here, or on a Ray cluster) into one log: one report, one
+summary, one exit code. A ``CodeformerError`` raised before the loops stops the run before any input is touched
+(exit code 2 where a front end turns it into one)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from codeformer.batch.checks import UsageError, no_input_replaced, writable_file, writable_folder
+from codeformer.batch.exits import EXIT_OK, interruption_code, say
+from codeformer.batch.jobs import build_job
+from codeformer.batch.local import run_local
+from codeformer.batch.options import RunOptions
+from codeformer.batch.report import RunLog
+from codeformer.batch.shards import local_device, resolve_shard, take_shard
+from codeformer.utils.inputs import InputFile, run_name, scan_inputs
+
+
+def run(options: RunOptions) -> int:
+    """Do the run; the exit code (``codeformer.batch.exits``)."""
+    if options.whole_photos:
+        from codeformer.detection import check_detector
+        check_detector(options.detection_model)
+    shard = resolve_shard(options.shard)
+    if shard is not None and options.device == 'auto':  # one process per GPU: each on its own
+        import torch
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        options = dataclasses.replace(options, device=local_device(options.device, gpus))
+    if options.ray is not None:
+        from codeformer.batch.ray_runner import require_ray
+        require_ray()
+    inputs, passed_over = _inputs(options)
+    mine = take_shard(inputs, options.input_path, shard)  # after listing all: names as in a single run
+    images = [inp for inp in mine if inp.kind == 'image']
+    videos = [inp for inp in mine if inp.kind == 'video']
+
+    w = options.fidelity_weight
+    name = run_name(options.input_path)
+    out_root = Path(options.output_path or os.path.join('results', f'{name}_{w}' if w is not None else name))
+    writable_folder(out_root)
+    report = Path(options.report) if options.report else None
+    if report is not None:
+        report = shard.report_path(report) if shard else report
+        writable_file(report, 'report')
+        no_input_replaced([inp.path for inp in inputs], [report], 'report')
+
+    # on Ray the networks run in the actors; here only what the checks need (weights, layout)
+    job = build_job(dataclasses.replace(options, device='cpu', batch_size=1) if options.ray is not None else options)
+    from codeformer.video.loop import output_path
+    planned = [out_root / job.marker(inp.name).format(name=inp.name) if inp.kind == 'image'
+               else output_path(out_root, inp.name) for inp in inputs]  # every shard's: all refuse alike
+    no_input_replaced([inp.path for inp in inputs], planned)
+
+    log = RunLog(out_root, passed_over, options.quiet, label=f'shard {shard}' if shard else '')
+    for inp in images + videos:  # every input on record before any work: a stop leaves the rest 'not started'
+        log.add(inp)
+    protected = [inp.path for inp in inputs]
+    code = EXIT_OK
+    try:
+        if options.ray is not None:
+            from codeformer.batch.ray_runner import run_on_ray
+            run_on_ray(log, job, options, images + videos, protected, single_video=len(inputs) == 1)
+        else:
+            run_local(log, job, options, images, videos, protected, single_video=len(inputs) == 1)
+    except KeyboardInterrupt as exc:
+        code = interruption_code(exc)
+        say('stopped', 'interrupted; the results written so far are complete')
+    return log.finish(report, code)
+
+
+def _inputs(options: RunOptions) -> tuple[list[InputFile], dict]:
+    """The run's inputs and what was passed over; videos only where whole frames are restored."""
+    scan = scan_inputs(options.input_path, kinds=('image', 'video') if options.command == 'restore' else ('image', ))
+    inputs, passed_over = scan.files, scan.passed_over
+    videos = [inp for inp in inputs if inp.kind == 'video']
+    if videos and not options.whole_photos:
+        if len(videos) == len(inputs):
+            raise UsageError(f'{videos[0].path}: videos are restored as whole frames; leave it out', 'has_aligned',
+                             True)
+        passed_over['video with --has_aligned'] += len(videos)
+        inputs = [inp for inp in inputs if inp.kind == 'image']
+    return inputs, passed_over

@@ -1,0 +1,159 @@
+"""What every tab's routes share: uploads streamed to the private folder, JSON bodies, PNG and download responses,
+and the exception handlers that turn every refusal into JSON ``{"error": "<one line>"}``, so each route module only
+says what its tab does."""
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from codeformer.errors import CodeformerError
+from codeformer.serve.session import Settings
+from codeformer.serve.store import RequestError, free_name, is_token, safe_name
+from codeformer.utils.image_io import check_pixels, image_size, read_file
+
+if TYPE_CHECKING:
+    from codeformer.serve.server import Server
+    from codeformer.serve.worker import WorkerJob
+
+TOKEN = '{id:str}'  # the path parameter of every photo, batch, video and job URL
+
+
+@dataclass
+class Endpoints:
+    """A tab's endpoints: one method per route, each an ordinary Starlette endpoint, all on the one ``server``."""
+    server: Server
+
+
+def job_of(server: Server, request: Request) -> WorkerJob:
+    """The job named by the request's ``id``, else a 404."""
+    return lookup(server.worker.jobs, request, 'job')
+
+
+def lookup(table: dict, request: Request, what: str):
+    """``table``'s entry for the request's ``id`` (a token, never used as a path), else a 404."""
+    token = request.path_params['id']
+    found = table.get(token) if is_token(token) else None
+    if found is None:
+        raise RequestError(f'no such {what}', 404)
+    return found
+
+
+async def receive(request: Request, folder: Path, limit: int) -> Path:
+    """The request's body saved in ``folder`` under the cleaned ``name`` query parameter, at most ``limit`` bytes."""
+    name = safe_name(request.query_params.get('name'))
+    declared = request.headers.get('content-length')
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(f'{name}: {int(declared) / 1e6:.1f} MB is over the upload limit of {limit / 1e6:.0f} MB',
+                           413)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = free_name(folder, name)
+    size = 0
+    try:
+        with open(target, 'wb') as f:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise RequestError(f'{name}: over the upload limit of {limit / 1e6:.0f} MB', 413)
+                f.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        target.unlink(missing_ok=True)
+        raise RequestError(f'{name}: empty file')
+    return target
+
+
+@contextlib.contextmanager
+def removed_on_error(folder: Path):
+    """Remove ``folder`` (an upload's own) when the upload is refused."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+@contextlib.asynccontextmanager
+async def upload(server: Server, request: Request, kind: str) -> AsyncIterator[tuple[str, Path]]:
+    """The token and saved path of an upload in a new ``kind`` folder, which goes again if the upload (or the
+    checks in the ``async with`` block) is refused."""
+    token, folder = server.storage.new_folder(kind)
+    with removed_on_error(folder):
+        yield token, await receive(request, folder, server.max_upload)
+
+
+def measure(path: Path, name: str, max_pixels: int | None) -> None:
+    """Refuse an image over the pixel limit from its header, before anything decodes it."""
+    width, height = image_size(read_file(path), name)
+    check_pixels(name, width, height, max_pixels)
+
+
+async def read_json(request: Request) -> dict:
+    """The request's body as a JSON object, else a 400 that says so."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise RequestError('the request body is not JSON') from None
+    if not isinstance(data, dict):
+        raise RequestError('the request body is not a JSON object')
+    return data
+
+
+async def read_settings(server: Server, request: Request) -> tuple[dict, Settings]:
+    """The JSON body and its checked ``settings`` (the server's defaults for what it leaves out)."""
+    data = await read_json(request)
+    return data, Settings.from_request(data.get('settings') or {}, server.defaults)
+
+
+def encode_png(image) -> bytes:
+    """``image`` as PNG bytes; run it in the thread pool, it takes a while for big images."""
+    import cv2
+    ok, png = cv2.imencode('.png', image)
+    if not ok:
+        raise RequestError('cannot encode the image as PNG')
+    return png.tobytes()
+
+
+def png_response(data: bytes, download: str | None = None) -> Response:
+    """A PNG never cached (results change under the same URL), saved as ``download`` when given."""
+    headers = {'Cache-Control': 'no-store'}
+    if download:
+        headers['Content-Disposition'] = attachment(download)
+    return Response(data, media_type='image/png', headers=headers)
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition header value that downloads as ``name`` (any characters)."""
+    plain = name.encode('ascii', 'replace').decode().replace('?', '_').replace('"', '_').replace('\\', '_')
+    return f'attachment; filename="{plain}"; filename*=UTF-8\'\'{quote(name)}'
+
+
+async def _request_error(request: Request, exc: RequestError) -> Response:
+    return JSONResponse({'error': str(exc)}, status_code=exc.status)
+
+
+async def _codeformer_error(request: Request, exc: CodeformerError) -> Response:
+    return JSONResponse({'error': str(exc).splitlines()[0]}, status_code=400)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return JSONResponse({'error': exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _out_of_memory(request: Request, exc: MemoryError) -> Response:
+    return JSONResponse({'error': 'not enough memory for that'}, status_code=507)
+
+
+# Every error the page sees is JSON with one line: refusals keep their status, library errors are 400s.
+EXCEPTION_HANDLERS = {RequestError: _request_error, CodeformerError: _codeformer_error, HTTPException: _http_error,
+                      MemoryError: _out_of_memory}

@@ -1,0 +1,111 @@
+"""The one-photo tab's routes: upload a photo, find its faces, restore some of them, and fetch the original, the
+result and each face's crop and restored image. Photos live in memory (``PhotoStore``); the network work runs on
+the worker."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from codeformer.serve import photos
+from codeformer.serve.http import TOKEN, Endpoints, encode_png, measure, png_response, read_settings, upload
+from codeformer.serve.photos import Photo, Rendered
+from codeformer.serve.session import Settings
+from codeformer.serve.store import RequestError, is_token
+
+if TYPE_CHECKING:
+    from codeformer.serve.server import Server
+
+
+def routes(server: Server) -> list[Route]:
+    """The tab's routes; ``thumb.png`` comes before the ``{which}.png`` pattern that would also match it."""
+    api = PhotoApi(server)
+    face = f'/api/photos/{TOKEN}/faces/{{k:int}}'
+    return [
+        Route('/api/photos', api.upload_photo, methods=['POST']),
+        Route(f'/api/photos/{TOKEN}/detect', api.detect_photo, methods=['POST']),
+        Route(f'/api/photos/{TOKEN}/original.png', api.original),
+        Route(f'{face}/thumb.png', api.thumb),
+        Route(f'/api/photos/{TOKEN}/restore', api.restore_photo, methods=['POST']),
+        Route(f'/api/photos/{TOKEN}/result.png', api.result),
+        Route(f'{face}/{{which:str}}.png', api.face_image),
+    ]
+
+
+def _face_index(request: Request) -> int:
+    return int(request.path_params['k'])
+
+
+class PhotoApi(Endpoints):
+    """The one-photo endpoints; photos are looked up in the server's ``PhotoStore``, which forgets the oldest."""
+
+    def photo_of(self, request: Request) -> Photo:
+        token = request.path_params['id']
+        if not is_token(token):
+            raise RequestError('no such photo', 404)
+        return self.server.photos.get(token)
+
+    def detector(self, name: str | None) -> str:
+        """``name`` checked as a detector (``None`` is the server's default)."""
+        return Settings.from_request({'detector': name}, self.server.defaults).detector
+
+    async def upload_photo(self, request: Request) -> Response:
+        server = self.server
+        async with upload(server, request, 'photos') as (token, path):
+            photo = Photo(token, path.name, path)
+            await run_in_threadpool(measure, path, photo.name, server.max_pixels)
+            size = await server.on_worker(photos.load, photo, server.max_pixels)
+        server.photos.add(photo)
+        detector = self.detector(request.query_params.get('detector') or server.defaults.detector)
+        faces = await server.on_worker(photos.detect, server.models, photo, detector)
+        return JSONResponse({'id': token, 'name': photo.name, **size, 'faces': faces})
+
+    async def detect_photo(self, request: Request) -> Response:
+        photo = self.photo_of(request)
+        detector = self.detector(request.query_params.get('detector'))
+        faces = await self.server.on_worker(photos.detect, self.server.models, photo, detector)
+        return JSONResponse({'id': photo.id, 'faces': faces})
+
+    async def original(self, request: Request) -> Response:
+        return png_response(self.photo_of(request).original_png)
+
+    async def thumb(self, request: Request) -> Response:
+        photo = self.photo_of(request)
+        return png_response(await run_in_threadpool(lambda: encode_png(photos.thumbnail(photo, _face_index(request)))))
+
+    async def restore_photo(self, request: Request) -> Response:
+        photo = self.photo_of(request)
+        data, settings = await read_settings(self.server, request)
+        try:
+            chosen = [int(i) for i in data.get('faces', [])]
+            face_w = {int(k): float(v) for k, v in (data.get('face_w') or {}).items()}
+        except (TypeError, ValueError, AttributeError):
+            raise RequestError('faces must be a list of face indices and face_w a map of index to w') from None
+        result = await self.server.on_worker(photos.render, self.server.models, photo, settings, chosen, face_w,
+                                             self.server.max_pixels)
+        return JSONResponse(result)
+
+    def latest(self, request: Request, photo: Photo) -> Rendered:
+        """The photo's latest result, unless the page asks (``?v=``) for one that a newer one replaced."""
+        wanted = request.query_params.get('v')
+        if photo.latest is None or (wanted and wanted != str(photo.latest.version)):
+            raise RequestError('that result has been replaced by a newer one', 404)
+        return photo.latest
+
+    async def result(self, request: Request) -> Response:
+        photo = self.photo_of(request)
+        rendered = self.latest(request, photo)
+        download = f'{photo.stem}_restored.png' if request.query_params.get('download') else None
+        return png_response(rendered.png, download)
+
+    async def face_image(self, request: Request) -> Response:
+        photo = self.photo_of(request)
+        rendered = self.latest(request, photo)
+        k, which = _face_index(request), request.path_params['which']
+        if k not in rendered.faces or which not in ('crop', 'restored'):
+            raise RequestError(f'face {k + 1} was not restored', 404)
+        crop, face = rendered.faces[k]
+        return png_response(await run_in_threadpool(encode_png, crop if which == 'crop' else face))

@@ -1,0 +1,49 @@
+"""The state of one running server: its networks, the worker that runs them, the private folder, and the photos,
+batches, videos and jobs of its pages."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+
+from codeformer import __version__
+from codeformer.serve import videos
+from codeformer.serve.batch import Batch
+from codeformer.serve.photos import PhotoStore
+from codeformer.serve.session import Models, Settings
+from codeformer.serve.store import Storage
+from codeformer.serve.worker import Worker, WorkerJob
+
+
+class Server:
+    """The state of one server: networks, worker, private folder, uploads and jobs."""
+
+    def __init__(self, models: Models, defaults: Settings, max_pixels: int | None, max_upload: int,
+                 batch_size: int = 1):
+        self.models, self.defaults = models, defaults
+        self.max_pixels, self.max_upload, self.batch_size = max_pixels, max_upload, batch_size
+        self.storage = Storage()
+        self.worker = Worker()
+        self.photos = PhotoStore()
+        self.batches: dict[str, Batch] = {}
+        self.videos: dict[str, videos.Video] = {}
+
+    async def on_worker(self, fn, *args):
+        return await asyncio.wrap_future(self.worker.call(fn, *args))
+
+    def close(self) -> None:
+        self.worker.close()
+        self.storage.close()
+
+    def info(self) -> dict:
+        from codeformer.detection import DETECTORS
+        return {'version': __version__, 'defaults': asdict(self.defaults), 'detectors': list(DETECTORS),
+                'model': self.models.model_name or 'released', 'max_pixels': self.max_pixels,
+                'max_upload_bytes': self.max_upload}
+
+    def job_status(self, job: WorkerJob) -> dict:
+        return job.status(self.worker.queue_position(job))
+
+    def start(self, job: WorkerJob) -> dict:
+        """Queue ``job`` on the worker; its first status, for the page."""
+        self.worker.submit(job)
+        return self.job_status(job)
