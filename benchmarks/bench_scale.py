@@ -1,5 +1,5 @@
-"""Beyond one process: files per second for one process, two shards and Ray with two actors, and the Ray path's
-cost per file against a local run, all measured in one run of this script.
+"""Beyond one process: files per second for one process, one and two shards, Ray with one and two actors, the
+scaling ratios (2 against 1), and the Ray path's cost per file against a local run, all measured in one run.
 
     python benchmarks/bench_scale.py [--network small|full] [--files 24]
 
@@ -86,13 +86,13 @@ def main() -> None:
         src = make_faces(work / 'in', n)
         configs = {
             '1 process, 2 threads': ([command(src, work / 'one', checkpoint)], 2),
+            '1 shard (1 process, 1 thread)': ([command(src, work / 'local1', checkpoint)], 1),
             '2 shards, 1 thread each': ([command(src, work / 'shards', checkpoint, '--shard', f'{k}/2')
                                          for k in (0, 1)], 1),
-            'Ray, 2 actors on 2 one-CPU nodes': ([command(src, work / 'ray2', checkpoint, '--ray', cluster.address)],
-                                                 1),
-            'local, 1 thread': ([command(src, work / 'local1', checkpoint)], 1),
             'Ray, 1 actor (1 CPU)': ([command(src, work / 'ray1', checkpoint, '--ray', cluster.address,
                                               '--ray_actors', '1')], 1),
+            'Ray, 2 actors on 2 one-CPU nodes': ([command(src, work / 'ray2', checkpoint, '--ray', cluster.address)],
+                                                 1),
         }
         results = {}
         for name, (commands, threads) in configs.items():
@@ -110,7 +110,12 @@ def main() -> None:
     base = results['1 process, 2 threads'][1]
     for name, (wall, steady) in results.items():
         print(f'{name:<34} {n / wall:8.2f} {steady:8.2f} {wall:7.1f} {steady / base:19.2f}x')
-    local, on_ray = 1 / results['local, 1 thread'][1], 1 / results['Ray, 1 actor (1 CPU)'][1]
+    steady = {name: s for name, (_, s) in results.items()}
+    ray1, ray2 = steady['Ray, 1 actor (1 CPU)'], steady['Ray, 2 actors on 2 one-CPU nodes']
+    shard1, shard2 = steady['1 shard (1 process, 1 thread)'], steady['2 shards, 1 thread each']
+    print(f'scaling, steady: Ray 2 actors / 1 actor {ray2 / ray1:.2f}x; 2 shards / 1 shard {shard2 / shard1:.2f}x; '
+          f'Ray 2 actors / 2 shards {ray2 / shard2:.2f}x')
+    local, on_ray = 1 / shard1, 1 / ray1
     print(f'steady time per file on one thread: local {1000 * local:.1f} ms, Ray {1000 * on_ray:.1f} ms: '
           f'Ray overhead {1000 * (on_ray - local):+.1f} ms per file ({100 * (on_ray / local - 1):+.1f} %)')
 

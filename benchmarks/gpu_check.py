@@ -6,8 +6,10 @@
 Prints the device and versions; faces per second for CodeFormer at batch 1, 8 and 32 in fp32, bf16 and fp16 (the
 policy: convolutions in that dtype, transformer/logits/codebook in float32); peak GPU memory per precision; the
 parity figures of ``bench_precision.py`` for each half precision (codes equal to fp32, output differences, final
-photo PSNR); frames per second for whole photos and for 1080p frames with one face through ``FaceEnhancer``. Exits
-with 1 when the default precision ('auto') fails parity (codes < 99 % equal or final photo < 40 dB), else 0.
+photo PSNR); frames per second for whole photos and for 1080p frames with one face through ``FaceEnhancer``; whether
+the stage-II smoke training finishes under ``torchrun --nproc_per_node=1 ... --launcher pytorch`` over NCCL (CUDA
+only, and only where basicsr is installed). Exits with 1 when the default precision ('auto') fails parity (codes
+< 99 % equal or final photo < 40 dB), else 0.
 
 Runs where only torch, torchvision, numpy, opencv-python-headless, scipy and scikit-image are installed and there is
 no network: our package is imported from the source tree (no install); the MTCNN detector's weight files come from the
@@ -19,7 +21,11 @@ call the video loop makes.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,6 +88,42 @@ def frames_per_second(base, device: torch.device, frame_size: tuple[int, int], f
     return frames / (time.perf_counter() - t0)
 
 
+def torchrun_training(timeout: float = 600) -> str:
+    """Train the stage-II smoke configuration with ``torchrun --nproc_per_node=1 ... --launcher pytorch`` (NCCL,
+    one GPU) on a few drawn faces, after the 2-iteration stage I and latent codes it needs: 'finished' or why not."""
+    if importlib.util.find_spec('basicsr') is None:
+        return 'skipped: basicsr is not installed'
+    import cv2
+    smoke = ROOT / 'options' / 'smoke'
+    train = [str(ROOT / 'codeformer' / 'train.py'), '-opt']
+    steps = {
+        'stage I': [*train, str(smoke / 'vqgan_stage1.yml'), '--force_yml', 'num_gpu=1', 'train:total_iter=2'],
+        'latent codes': [str(ROOT / 'scripts' / 'generate_latent_gt.py'), '--vqgan',
+                         'experiments/smoke_vqgan/models/net_g_latest.pth', '--input', 'datasets/smoke_faces',
+                         '--size', '64', '-o', 'experiments/smoke_vqgan/latent_gt_code32.pth'],
+        'stage II': ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1', *train,
+                     str(smoke / 'codeformer_stage2.yml'), '--launcher', 'pytorch', '--force_yml', 'num_gpu=1',
+                     'train:total_iter=4'],
+    }
+    with tempfile.TemporaryDirectory() as work:
+        faces = Path(work, 'datasets', 'smoke_faces')
+        faces.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for i in range(4):
+            cv2.imwrite(str(faces / f'{i:05d}.png'), rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+        env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+        for label, step in steps.items():
+            try:
+                proc = subprocess.run([sys.executable, *step], cwd=work, env=env, capture_output=True, text=True,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return f'FAILED (over {timeout:.0f} s in {label})'
+            if proc.returncode != 0:
+                return f'FAILED (exit {proc.returncode} in {label}):\n{proc.stderr[-2000:]}'
+        ok = Path(work, 'experiments', 'smoke_codeformer_stage2', 'models', 'net_g_latest.pth').is_file()
+    return 'finished' if ok else 'FAILED (no net_g_latest.pth)'
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cuda')
@@ -116,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, frame in (('whole photo 1024x768', (1024, 768)), ('1080p frame', (1920, 1080))):
         fps = frames_per_second(base, device, frame, frames=1 if args.quick else 20, quick=args.quick)
         print(f'{label}, one face: {fps:.2f} frames/s')
+    if device.type == 'cuda':
+        print(f'\nstage-II smoke training, torchrun 1 process over NCCL: {torchrun_training()}')
+    else:
+        print('\nstage-II smoke training with torchrun over NCCL: skipped on the CPU '
+              '(tests/test_train_distributed.py trains with 2 processes over gloo)')
     default = {torch.float32: 'fp32', torch.bfloat16: 'bf16', torch.float16: 'fp16'}[inference_dtype(device)]
     row = next(r for r in rows if r.precision == default)
     ok = row.codes_equal >= args.require_codes and row.photo_psnr >= args.require_psnr

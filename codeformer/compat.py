@@ -9,6 +9,9 @@
    (and torchvision with it: seconds of start-up).
 3. ``resume_without_cuda``: basicsr 1.4.2's resume maps the saved state to ``torch.cuda.current_device()``
    (fails without CUDA) and ``--auto_resume`` looks in ``./experiments`` instead of the run's own folder.
+4. ``distributed_without_cuda``: basicsr 1.4.2's ``--launcher pytorch|slurm`` pins each process to a GPU and
+   talks NCCL, and wraps networks in DistributedDataParallel with a CUDA ``device_ids``; without CUDA the
+   processes use gloo and CPU modules instead.
 """
 from __future__ import annotations
 
@@ -117,6 +120,58 @@ def resume_without_cuda() -> None:
 
     load_resume_state.without_cuda = True
     basicsr_train.load_resume_state = load_resume_state
+
+
+def distributed_without_cuda() -> None:
+    """basicsr workaround: let ``--launcher pytorch`` (torchrun) and ``--launcher slurm`` train on CPU-only machines.
+
+    basicsr 1.4.2 assumes CUDA in three places of the multi-process path: ``dist_util._init_dist_pytorch`` and
+    ``_init_dist_slurm`` call ``torch.cuda.set_device(rank % torch.cuda.device_count())`` (a division by zero
+    without GPUs) and join with the option file's or the default backend, 'nccl', which has no CPU tensors;
+    ``BaseModel.model_to_device`` passes ``device_ids=[torch.cuda.current_device()]`` to DistributedDataParallel,
+    which CPU modules must not get. Without CUDA we join over gloo and wrap with ``device_ids=None``; the rest of
+    the path (sampler split, loss reduction, rank-0 logging and saving) is device-neutral. ``init_dist`` and the
+    models look these functions up at call time, so replacing them in their modules is enough. With CUDA this
+    changes nothing. Idempotent.
+    """
+    import os
+    import subprocess
+
+    import torch
+    if torch.cuda.is_available():
+        return
+    import torch.distributed as dist
+    from basicsr.models.base_model import BaseModel
+    from basicsr.utils import dist_util
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    if getattr(dist_util._init_dist_pytorch, 'without_cuda', False):
+        return
+
+    def init_pytorch(backend: str = 'gloo', **kwargs) -> None:
+        dist.init_process_group(backend='gloo', **kwargs)  # torchrun has set RANK, WORLD_SIZE, MASTER_ADDR/PORT
+
+    def init_slurm(backend: str = 'gloo', port: int | None = None) -> None:
+        env = os.environ
+        first_node = subprocess.getoutput(f"scontrol show hostname {env['SLURM_NODELIST']} | head -n1")
+        env['MASTER_ADDR'] = first_node
+        env['MASTER_PORT'] = str(port if port is not None else env.get('MASTER_PORT', 29500))
+        env['WORLD_SIZE'] = env['SLURM_NTASKS']
+        env['RANK'] = env['SLURM_PROCID']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        dist.init_process_group(backend='gloo')
+
+    def model_to_device(self, net: torch.nn.Module) -> torch.nn.Module:
+        net = net.to(self.device)
+        if self.opt['dist']:
+            return DistributedDataParallel(net, device_ids=None,
+                                           find_unused_parameters=self.opt.get('find_unused_parameters', False))
+        return DataParallel(net) if self.opt['num_gpu'] > 1 else net
+
+    init_pytorch.without_cuda = init_slurm.without_cuda = True
+    dist_util._init_dist_pytorch = init_pytorch
+    dist_util._init_dist_slurm = init_slurm
+    BaseModel.model_to_device = model_to_device
 
 
 def install() -> None:

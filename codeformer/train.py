@@ -3,6 +3,7 @@
     python codeformer/train.py -opt options/CodeFormer_stage2.yml [--auto_resume]
     python -m codeformer.train -opt options/CodeFormer_stage2.yml
     torchrun --nproc_per_node=8 codeformer/train.py -opt options/... --launcher pytorch
+    torchrun --standalone --nproc_per_node=2 codeformer/train.py -opt options/... --launcher pytorch  # CPU: gloo
 
 We only register our networks, models, datasets and losses in basicsr's registries and hand over to
 ``basicsr.train.train_pipeline``: option files, logging, checkpoints and resuming behave as in every other
@@ -44,16 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run basicsr's training pipeline on our registries; ``argv`` defaults to the command line."""
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
-    if _launcher(sys.argv[1:]) != 'none':
-        import torch
-        if not torch.cuda.is_available():
-            print('error: --launcher needs CUDA GPUs (basicsr starts one NCCL process per GPU); '
-                  'on a CPU-only machine train without --launcher', file=sys.stderr)
-            return 2
+    if _launcher(sys.argv[1:]) == 'pytorch' and 'RANK' not in os.environ:  # else a traceback from torch.distributed
+        print('error: --launcher pytorch is for the processes torchrun starts (it sets RANK and WORLD_SIZE): '
+              'torchrun --standalone --nproc_per_node=N codeformer/train.py -opt ... --launcher pytorch',
+              file=sys.stderr)
+        return 2
     from codeformer.notices import show_notices
     show_notices()
     register()
     compat.resume_without_cuda()
+    compat.distributed_without_cuda()
     from basicsr.train import train_pipeline
 
     from codeformer.losses import MissingWeightsError

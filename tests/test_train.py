@@ -257,15 +257,6 @@ def test_missing_code_targets_stop_with_one_message(work, stage1):
     assert 'error: code losses need target indices' in proc.stderr and 'Traceback' not in proc.stderr
 
 
-def test_launcher_needs_cuda(tmp_path):
-    if torch.cuda.is_available():
-        pytest.skip('this machine has CUDA')
-    proc = run(str(ROOT / 'codeformer' / 'train.py'), '-opt', str(SMOKE / 'vqgan_stage1.yml'), '--launcher', 'pytorch',
-               cwd=tmp_path)
-    assert proc.returncode == 2 and 'CUDA' in proc.stderr and 'Traceback' not in proc.stderr
-
-
-# The published configurations carry the recipe's numbers (../shared/spec/training.md).
 def published(name: str) -> dict:
     return yaml.safe_load((ROOT / 'options' / name).read_text())
 

@@ -28,6 +28,12 @@ class CodeFormerModelBase(FaceModelBase):
 
     default_w = 0.0  # fidelity weight of validation images unless val.fidelity_weight says otherwise
     test_adain: bool | None = None  # None: decode validation images as in training (train.adain)
+    code_only_steps = False  # True where some steps leave the fusion blocks (trainable) without gradients
+
+    def __init__(self, opt: dict) -> None:
+        if self.code_only_steps:  # else DistributedDataParallel stops at the 2nd step, waiting for their gradients
+            opt.setdefault('find_unused_parameters', True)
+        super().__init__(opt)
 
     def setup_losses(self) -> None:
         super().setup_losses()
@@ -134,6 +140,7 @@ class CodeFormerIdxModel(CodeFormerModelBase):
     code-only: the frozen VQGAN generator is not run during training)."""
 
     test_adain = True  # as inference runs a w = 0 model
+    code_only_steps = True
 
     def optimize_parameters(self, current_iter: int) -> None:
         self.train_step(current_iter, self.lq, w=0.0, code_only=True)
@@ -203,6 +210,8 @@ def curriculum_phase(current_iter: int, phases: Sequence[tuple]) -> Phase:
 class CodeFormerJointModel(CodeFormerModelBase):
     """Stage III: controllable fusion, trained on small- and large-degradation inputs by a curriculum
     (``train.curriculum``) that moves w and the degradation level over the iterations."""
+
+    code_only_steps = True
 
     def setup_losses(self) -> None:
         super().setup_losses()
