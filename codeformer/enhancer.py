@@ -179,13 +179,16 @@ class FaceEnhancer:
     def enhance_batch(self, images: list[np.ndarray], has_aligned: bool = False,
                       only_center_face: bool | None = None, paste_back: bool = True,
                       faces: list[list] | None = None,
-                      w: float | Sequence[Sequence[float]] | None = None) -> list[Enhanced]:
+                      w: float | Sequence[Sequence[float]] | None = None,
+                      states: Sequence[Sequence] | None = None) -> list[Enhanced]:
         """Like ``enhance`` for several images; their faces share network batches.
 
         ``faces``: per image, the faces to restore (objects with ``box``, ``score``, five ``landmarks`` and optionally
         ``layout``, in the image's pixels) instead of detecting them here, e.g. tracked and smoothed across video
         frames. ``w``: fidelity weight, None for the restorer's, a float for every face, or per image a list with one
         value per face (in the order the faces are detected or given; aligned crops: one value each).
+        ``states``: with ``faces``, per image one entry per face for ``FaceRestorer.restore_faces(states=...)`` (how
+        its codes are picked: the video loop's temporal mode); None: the network's own codes.
         """
         if has_aligned:
             return self._aligned(images, w if w is None or isinstance(w, (int, float)) else [v for v, in w])
@@ -214,7 +217,8 @@ class FaceEnhancer:
             if [len(v) for v in w] != counts:
                 raise InvalidOption(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
             weights = [float(v) for per_image in w for v in per_image]
-        restored = self.restorer.restore_faces(crops, w=weights) if crops else []
+        extra = {'states': _flat_states(states, prepared)} if states is not None else {}
+        restored = self.restorer.restore_faces(crops, w=weights, **extra) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
         for p in prepared:
@@ -339,6 +343,14 @@ def nearest_to_centre(faces: list, shape: tuple[int, ...]) -> list:
         return faces
     centre = np.array([shape[1] / 2, shape[0] / 2])
     return [min(faces, key=lambda f: np.linalg.norm((np.asarray(f.box[:2]) + f.box[2:]) / 2 - centre))]
+
+
+def _flat_states(states: Sequence[Sequence], prepared: list[_Prepared]) -> list:
+    """One state per crop, in the batch's crop order, checked against the faces of each image."""
+    counts = [len(p.faces) for p in prepared]
+    if [len(s) for s in states] != counts:
+        raise InvalidOption(f'states per image {[len(s) for s in states]} do not match the faces {counts}')
+    return [s for per_image in states for s in per_image]
 
 
 def _face_info(face) -> dict:

@@ -78,6 +78,15 @@ def load_codeformer(path: str | os.PathLike) -> CodeFormer:
     return net
 
 
+def code_picker(states: Sequence, faces: list[np.ndarray]):
+    """A ``logits_hook`` for ``CodeFormer.forward``: each face's codes from its state's ``pick`` (in order), or the
+    argmax where its state is None."""
+    def pick(logits: torch.Tensor) -> torch.Tensor:
+        return torch.stack([one.argmax(dim=-1) if state is None else state.pick(one, face)
+                            for one, state, face in zip(logits, states, faces)])
+    return pick
+
+
 BACKENDS = ('pytorch', 'onnxruntime')
 
 
@@ -144,22 +153,33 @@ class FaceRestorer:
             export_onnx(net, onnx_path, adain=self.adain)
         return OnnxCodeFormer(onnx_path, self.device)
 
-    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
+    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None,
+                      states: Sequence | None = None) -> list[np.ndarray]:
         """Restore aligned faces (H x W x 3 BGR, any size: resized to the network's); returns
         ``size`` x ``size`` BGR images of each input's dtype.
 
         ``w``: the fidelity weight, None for this restorer's own, a float for all faces, or one value per face (faces
         with different values still share network batches; tasks with a fixed weight ignore it).
+        ``states``: None, or per face None (the network's own codes) or an object whose ``pick(logits, face)`` turns
+        the face's logits (positions x codebook) into its codes, e.g. with memory of earlier video frames
+        (``codeformer.video.temporal``); faces are picked in order. PyTorch backend only.
         """
         weights = self.weights_for(len(faces), w)
+        if states is not None and len(states) != len(faces):
+            raise InvalidOption(f'{len(states)} states for {len(faces)} faces')
+        if states is not None and any(s is not None for s in states) and self.backend != 'pytorch':
+            raise InvalidOption('picking codes with memory needs the pytorch backend', 'backend', self.backend)
         out: list[np.ndarray] = []
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
             chunk_w = weights[start:start + self.batch_size]
             batch = faces_to_tensor(chunk, self.size, self.device, self.dtype)
             w_arg = chunk_w[0] if len(set(chunk_w)) == 1 else torch.tensor(chunk_w, dtype=torch.float32)
+            chunk_states = states[start:start + self.batch_size] if states is not None else []
+            picks = any(s is not None for s in chunk_states)
+            extra = {'logits_hook': code_picker(chunk_states, chunk)} if picks else {}
             with torch.inference_mode():
-                result = self.net(batch, w=w_arg, adain=self.adain)[0]
+                result = self.net(batch, w=w_arg, adain=self.adain, **extra)[0]
             out.extend(tensor_to_faces(result, [f.dtype for f in chunk]))
         return out
 

@@ -3,7 +3,7 @@ fusion (weight ``w``) carries encoder detail into the fixed VQGAN generator.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -176,9 +176,14 @@ class CodeFormer(VQAutoEncoder):
         return x
 
     def forward(self, x: torch.Tensor, w: float | torch.Tensor | Sequence[float] = 0, detach_16: bool = True,
-                code_only: bool = False, adain: bool = False, weight: float | torch.Tensor | None = None):
+                code_only: bool = False, adain: bool = False, weight: float | torch.Tensor | None = None,
+                logits_hook: Callable[[torch.Tensor], torch.Tensor] | None = None):
         """``w`` (fidelity, 0..1): a float for the whole batch, or one value per sample (a (B,) tensor or a sequence;
         a single value is broadcast). ``weight`` is an alias of ``w`` (the name spandrel and ONNX exports use).
+
+        ``logits_hook``: called with the logits (B, HW, codebook_size), returns the code indices (B, HW) to decode
+        instead of their argmax, so a caller can pick codes with context the network does not have (the video
+        loop's temporal mode, ``codeformer.video.temporal``). The logits returned are the network's own.
 
         The fusion runs when any sample's w is above 0 and is multiplied by each sample's w, so a sample at 0 gets
         exactly what a batch at 0 gets. Under tracing or export it always runs, so w stays an input of the graph.
@@ -194,7 +199,7 @@ class CodeFormer(VQAutoEncoder):
         logits = self.predict_logits(lq_feat)
         if code_only:
             return logits, lq_feat
-        top_idx = logits.argmax(dim=2)
+        top_idx = logits.argmax(dim=2) if logits_hook is None else logits_hook(logits).to(logits.device).long()
         side = int(round(self.latent_size**0.5))
         quant_feat = self.quantize.get_codebook_feat(top_idx, (x.shape[0], side, side, self.embed_dim))
         if detach_16:

@@ -49,6 +49,13 @@ upscale_value = number(int, 1, MAX_UPSCALE)
 port_number = number(int, 0, 65535)
 
 
+def on_off(text: str) -> bool:
+    """``on`` or ``off`` (as a switch whose default is on is written: ``--temporal off``)."""
+    if text.lower() not in ('on', 'off'):
+        raise InvalidOption(f'choose on or off, got {text!r}')
+    return text.lower() == 'on'
+
+
 @dataclass
 class RunOptions:
     """One run of ``restore``, ``colorize`` or ``inpaint``; field names are the command line's option names."""
@@ -87,6 +94,7 @@ class RunOptions:
     no_smooth: bool = False
     detect_every: int = 1
     save_frames: bool = False
+    temporal: bool = True  # carry each tracked face's codes across frames (codeformer.video.temporal)
     # inpainting
     mask: str | None = None
 

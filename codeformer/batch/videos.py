@@ -17,7 +17,7 @@ def video_options(options: RunOptions, batch_size: int, single_video: bool) -> V
     return VideoOptions(crf=options.crf, fps=options.save_video_fps, smooth=not options.no_smooth,
                         detect_every=options.detect_every, save_frames=options.save_frames,
                         frame_name='{frame:08d}' if single_video else '{name}_{frame:08d}', suffix=options.suffix,
-                        batch_size=batch_size, max_pixels=options.max_pixels)
+                        batch_size=batch_size, max_pixels=options.max_pixels, temporal=options.temporal)
 
 
 def video_done(out_root: Path, inp: InputFile) -> bool:

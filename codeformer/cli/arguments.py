@@ -35,6 +35,7 @@ crf_value = checked(options.crf_value)
 non_negative_int = checked(options.non_negative_int)
 non_negative_float = checked(options.non_negative_float)
 shard_option = checked(parse_shard)
+on_off = checked(options.on_off)
 
 # Library arguments that the command line names otherwise (any other ``name`` is ``--name``).
 FLAGS = {'w': '-w', 'use_parse': '--no_parse', 'masks': '--mask'}
@@ -154,6 +155,10 @@ def add_video_options(parser: argparse.ArgumentParser) -> None:
                             'in between (faster; default: 1, every frame)')
     group.add_argument('--save_frames', action='store_true',
                        help='also write each frame as PNG (final_results/, cropped_faces/, restored_faces/)')
+    group.add_argument('--temporal', type=on_off, default=True, metavar='on|off',
+                       help='on (default): each tracked face keeps its codes from frame to frame unless the new '
+                            'frame clearly wants others, so eyes, teeth and skin do not flicker (reset at shot '
+                            'cuts); off: every frame restored on its own')
 
 
 def colorize_parser(prog: str = 'inference_colorization.py') -> argparse.ArgumentParser:

@@ -33,6 +33,13 @@ def build_app(server: Server) -> Starlette:
     async def info(request: Request) -> Response:
         return JSONResponse(server.info())
 
+    async def gallery(request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(server.results.gallery))
+
+    async def gallery_file(request: Request) -> Response:
+        path = await run_in_threadpool(server.results.file, request.query_params.get('name'))
+        return FileResponse(path, headers={'Cache-Control': 'no-store'})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         try:
@@ -43,6 +50,8 @@ def build_app(server: Server) -> Starlette:
     routes = [
         Route('/', index),
         Route('/api/info', info),
+        Route('/api/gallery', gallery),
+        Route('/api/gallery/file', gallery_file),
         *photo_routes.routes(server),
         *batch_routes.routes(server),
         *job_routes.routes(server),

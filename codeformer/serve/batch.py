@@ -14,6 +14,7 @@ import numpy as np
 from codeformer.batch.images import run_images
 from codeformer.batch.jobs import Result, WholeImageJob
 from codeformer.batch.report import Record, RunLog, write_report
+from codeformer.serve.results import Results
 from codeformer.serve.session import Models, Settings, using_w
 from codeformer.serve.worker import JobStopped, Worker, WorkerJob
 from codeformer.serve.zipstream import zip_stream
@@ -54,7 +55,7 @@ class _Watched:
 
 class BatchJob(WorkerJob):
     def __init__(self, id: str, batch: Batch, settings: Settings, models: Models, batch_size: int,
-                 max_pixels: int | None):
+                 max_pixels: int | None, results: Results | None = None):
         names = ', '.join(p.name for p in batch.files[:3]) + (' ...' if len(batch.files) > 3 else '')
         super().__init__(id, 'batch', f'{len(batch.files)} files: {names}', total=len(batch.files))
         self.batch, self.settings, self.models = batch, settings, models
@@ -62,6 +63,7 @@ class BatchJob(WorkerJob):
         self.out = batch.folder / 'out'
         self.log: RunLog | None = None
         self.report_path = batch.folder / 'report.json'
+        self.results = results
 
     def run(self, worker: Worker) -> None:
         files = self.batch.files
@@ -85,6 +87,7 @@ class BatchJob(WorkerJob):
         finally:
             self._count()
             write_report(self.report_path, self.public_records())
+            self.keep()
         failed = sum(1 for r in log.records if r.status == 'failed')
         self.message = f'{self.total - failed} done, {failed} failed'
 
@@ -112,6 +115,13 @@ class BatchJob(WorkerJob):
                                                error=self._public(r.error) if r.error else None,
                                                warnings=[self._public(w) for w in r.warnings]))
         return records
+
+    def keep(self) -> None:
+        """Copy the finished results to the output folder (the zip's layout, no file there overwritten)."""
+        if self.results is not None:
+            for relative, path in self.zip_entries():
+                if relative != 'report.json':
+                    self.results.save_file(path, relative)
 
     def zip_entries(self) -> Iterator[tuple[str, Path]]:
         for r in self.log.records if self.log else []:

@@ -2,6 +2,7 @@
 download the finished job's results zip and report. A batch is only a folder of uploads until it starts."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -9,15 +10,35 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from codeformer.errors import CodeformerError
 from codeformer.serve.batch import Batch, BatchJob
-from codeformer.serve.http import TOKEN, Endpoints, job_of, lookup, read_settings, receive
+from codeformer.serve.http import TOKEN, Endpoints, client_of, job_of, lookup, measure, read_settings, receive
 from codeformer.serve.job_routes import finished
 from codeformer.serve.store import RequestError, extract_zip, free_name
+from codeformer.utils.image_io import ImageTooLarge, file_kind
 
 if TYPE_CHECKING:
     from codeformer.serve.server import Server
 
 ZIP_MAGIC = b'PK\x03\x04'
+
+
+def refusal(path: Path, max_pixels: int | None) -> str | None:
+    """Why an upload cannot be in a batch (not an image, a video, over the pixel limit), else None: said at once,
+    not when the batch runs. A file whose header cannot be read stays, and fails in the run with the batch tool's
+    own message."""
+    kind = file_kind(path)
+    if kind == 'video':
+        return f'{path.name}: a video: restore it in the Video tab'
+    if kind != 'image':
+        return f'{path.name}: not an image (a batch takes photos, or zips of them)'
+    try:
+        measure(path, path.name, max_pixels)
+    except ImageTooLarge as exc:
+        return str(exc).splitlines()[0]
+    except CodeformerError:
+        return None
+    return None
 
 
 def routes(server: Server) -> list[Route]:
@@ -53,11 +74,23 @@ class BatchApi(Endpoints):
             added = await run_in_threadpool(extract_zip, path, batch.inputs, self.server.max_upload)
             path.unlink()
         else:
+            reason = await run_in_threadpool(refusal, path, self.server.max_pixels)
+            if reason:
+                path.unlink()
+                raise RequestError(reason)
             target = free_name(batch.inputs, path.name)
             path.rename(target)
             added = [target]
+        refused = []
+        for p in list(added):  # a zip's files that are not images (or too big) are refused now, as the photo tab does
+            reason = await run_in_threadpool(refusal, p, self.server.max_pixels) if is_zip else None
+            if reason:
+                p.unlink()
+                added.remove(p)
+                refused.append(reason)
         batch.files.extend(added)
-        return JSONResponse({'id': batch.id, 'added': [p.name for p in added], 'files': len(batch.files)})
+        return JSONResponse({'id': batch.id, 'added': [p.name for p in added], 'refused': refused,
+                             'files': len(batch.files)})
 
     async def start_batch(self, request: Request) -> Response:
         server = self.server
@@ -67,12 +100,14 @@ class BatchApi(Endpoints):
             raise RequestError('the batch has no files')
         del server.batches[batch.id]
         return JSONResponse(server.start(
-            BatchJob(batch.id, batch, settings, server.models, server.batch_size, server.max_pixels)))
+            BatchJob(batch.id, batch, settings, server.models, server.batch_size, server.max_pixels, server.results),
+            client_of(request)))
 
     async def results_zip(self, request: Request) -> Response:
         job = finished(job_of(self.server, request), 'batch')
+        name = f'codeformer_results_{job.total}_file{"" if job.total == 1 else "s"}.zip'
         return StreamingResponse(job.zip(), media_type='application/zip', headers={
-            'Content-Disposition': f'attachment; filename="codeformer_{job.id}.zip"'})
+            'Content-Disposition': f'attachment; filename="{name}"'})
 
     async def report(self, request: Request) -> Response:
         job = finished(job_of(self.server, request), 'batch')

@@ -14,6 +14,7 @@ from codeformer.errors import InvalidOption
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
+DEFAULT_OUTPUT_DIR = 'results/serve'
 
 
 def _checked(parse):
@@ -49,6 +50,9 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
                              f'(default: {DEFAULT_MAX_UPLOAD_MB})')
     parser.add_argument('--max_pixels', type=_checked(options.positive_int), default=options.DEFAULT_MAX_PIXELS,
                         metavar='N', help=options.MAX_PIXELS_HELP)
+    parser.add_argument('--output_dir', default=DEFAULT_OUTPUT_DIR,
+                        help='where every result is kept, in the batch tool\'s layout, never overwriting '
+                             f'(default: {DEFAULT_OUTPUT_DIR})')
     parser.add_argument('-q', '--quiet', action='store_true', help='no request log')
     parser.add_argument('--version', action='version', version=f'codeformer {__version__}')
     return parser
@@ -88,11 +92,12 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
         model_name = Path(args.model_path).name
     defaults = Settings(w=args.fidelity_weight, detector=args.detection_model, parse=not args.no_parse)
     server = Server(Models(restorer, model_name), defaults, args.max_pixels, args.max_upload_mb * 1_000_000,
-                    restorer.batch_size)
+                    restorer.batch_size, args.output_dir)
     if not is_loopback(args.host):
         say('warning', f'listening on {args.host}: anyone who can reach this computer on port {args.port} can use '
                        f'the page and upload files to it')
-    config = uvicorn.Config(build_app(server), host=args.host, port=args.port, log_level='warning',
+    config = uvicorn.Config(build_app(server), host=args.host, port=args.port,
+                            log_level='warning' if args.quiet else 'info',  # info: the request log
                             access_log=not args.quiet, timeout_graceful_shutdown=5)
     web = uvicorn.Server(config)
 
@@ -103,8 +108,8 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
             port = web.servers[0].sockets[0].getsockname()[1]
             host = args.host if ':' not in args.host else f'[{args.host}]'
             url = f'http://{"127.0.0.1" if args.host in ("0.0.0.0", "::") else host}:{port}/'
-            print(f'codeformer serve: {url} (Ctrl-C stops the server and removes the uploads)', file=sys.stderr,
-                  flush=True)
+            print(f'codeformer serve: {url} (Ctrl-C stops the server and removes the uploads; the results stay in '
+                  f'{server.results.root})', file=sys.stderr, flush=True)
             if args.open:
                 webbrowser.open(url)
 

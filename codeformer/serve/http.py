@@ -33,6 +33,15 @@ class Endpoints:
     server: Server
 
 
+CLIENT_HEADER = 'X-Codeformer-Client'  # a browser tab's own id (kept in its sessionStorage): its own job list
+
+
+def client_of(request: Request) -> str | None:
+    """The browser tab that sent the request, None for a script that does not say."""
+    value = request.headers.get(CLIENT_HEADER, '').strip()
+    return value[:64] or None
+
+
 def job_of(server: Server, request: Request) -> WorkerJob:
     """The job named by the request's ``id``, else a 404."""
     return lookup(server.worker.jobs, request, 'job')

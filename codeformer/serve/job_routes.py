@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from codeformer.serve.http import TOKEN, Endpoints, job_of
+from codeformer.serve.http import TOKEN, Endpoints, client_of, job_of
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import WorkerJob
 
@@ -22,6 +22,7 @@ def routes(server: Server) -> list[Route]:
     api = JobApi(server)
     return [
         Route('/api/jobs', api.jobs),
+        Route('/api/jobs/clear', api.clear_jobs, methods=['POST']),
         Route(f'/api/jobs/{TOKEN}', api.job_status),
         Route(f'/api/jobs/{TOKEN}/stop', api.stop_job, methods=['POST']),
     ]
@@ -39,8 +40,17 @@ def finished(job: WorkerJob, kind: str) -> WorkerJob:
 class JobApi(Endpoints):
     """The job queue's endpoints."""
 
+    def own_jobs(self, request: Request) -> list[WorkerJob]:
+        """The jobs of the browser tab that asks (every job for a script that does not say which tab it is)."""
+        client = client_of(request)
+        return [j for j in list(self.server.worker.jobs.values()) if client is None or j.client == client]
+
     async def jobs(self, request: Request) -> Response:
-        return JSONResponse([self.server.job_status(j) for j in self.server.worker.jobs.values()])
+        return JSONResponse([self.server.job_status(j) for j in self.own_jobs(request)])
+
+    async def clear_jobs(self, request: Request) -> Response:
+        """Forget the asking tab's finished jobs (their downloads go with them)."""
+        return JSONResponse({'cleared': sum(self.server.worker.forget(j) for j in self.own_jobs(request))})
 
     async def job_status(self, request: Request) -> Response:
         return JSONResponse(self.server.job_status(job_of(self.server, request)))

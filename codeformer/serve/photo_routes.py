@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -84,16 +85,24 @@ class PhotoApi(Endpoints):
             face_w = {int(k): float(v) for k, v in (data.get('face_w') or {}).items()}
         except (TypeError, ValueError, AttributeError):
             raise RequestError('faces must be a list of face indices and face_w a map of index to w') from None
+        side = bool(data.get('side'))
         result = await self.server.on_worker(photos.render, self.server.models, photo, settings, chosen, face_w,
-                                             self.server.max_pixels)
-        return JSONResponse(result)
+                                             self.server.max_pixels, side, key=('photo', photo.id, side))
+        return JSONResponse(result, background=None if side else BackgroundTask(self.keep, photo, photo.latest))
+
+    def keep(self, photo: Photo, rendered: Rendered) -> None:
+        """Write the result to the output folder once the page has its answer; the newest version wins."""
+        if photo.latest is rendered:
+            photo.saved = self.server.results.save_photo(photo.saved, photo.name, rendered.png, rendered.faces)
 
     def latest(self, request: Request, photo: Photo) -> Rendered:
-        """The photo's latest result, unless the page asks (``?v=``) for one that a newer one replaced."""
+        """The photo's latest result (``?side=1``: at the second ``w``), unless the page asks (``?v=``) for one that a
+        newer one replaced."""
         wanted = request.query_params.get('v')
-        if photo.latest is None or (wanted and wanted != str(photo.latest.version)):
+        rendered = photo.side if request.query_params.get('side') else photo.latest
+        if rendered is None or (wanted and wanted != str(rendered.version)):
             raise RequestError('that result has been replaced by a newer one', 404)
-        return photo.latest
+        return rendered
 
     async def result(self, request: Request) -> Response:
         photo = self.photo_of(request)

@@ -41,7 +41,9 @@ class Photo:
     faces: list = field(default_factory=list)  # as detected, in the photo's pixels
     backgrounds: dict[tuple, np.ndarray] = field(default_factory=dict)  # the result without faces, per settings
     latest: Rendered | None = None
+    side: Rendered | None = None  # the latest result at a second w, shown beside the main one
     version: int = 0
+    saved: str | None = None  # the stem of its files in the output folder, once saved
 
     @property
     def stem(self) -> str:
@@ -120,9 +122,10 @@ def blend(restored: np.ndarray, original: np.ndarray, visibility: float) -> np.n
 
 
 def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w: dict[int, float],
-           max_pixels: int | None) -> dict:
+           max_pixels: int | None, side: bool = False) -> dict:
     """Restore the ``chosen`` faces (indices into the detected faces) of ``photo`` with ``s`` and the per-face
-    ``face_w``; keep the result as ``photo.latest``. Returns what the page shows of it."""
+    ``face_w``; keep the result as ``photo.latest`` (``side``: as ``photo.side``, the second ``w`` shown beside it,
+    which leaves the main result alone). Returns what the page shows of it."""
     t0 = time.perf_counter()
     enhancer = models.enhancer(s, cached=True)
     h, w = photo.image.shape[:2]
@@ -148,11 +151,14 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     if not ok:
         raise RequestError(f'{photo.name}: cannot encode the result as PNG')
     photo.version += 1
-    photo.latest = Rendered(photo.version, add_text(png.tobytes(), 'parameters', parameters), parameters,
-                            {i: (crop, face) for i, crop, face in zip(chosen, result.cropped_faces,
-                                                                     result.restored_faces)})
-    return {'version': photo.version, 'width': final.shape[1], 'height': final.shape[0], 'parameters': parameters,
-            'restored': chosen, 'faces': faces_info(photo), 'network_faces': sent,
+    rendered = Rendered(photo.version, add_text(png.tobytes(), 'parameters', parameters), parameters,
+                        {i: (crop, face) for i, crop, face in zip(chosen, result.cropped_faces, result.restored_faces)})
+    if side:
+        photo.side = rendered
+    else:
+        photo.latest = rendered
+    return {'version': photo.version, 'side': side, 'width': final.shape[1], 'height': final.shape[0],
+            'parameters': parameters, 'restored': chosen, 'faces': faces_info(photo), 'network_faces': sent,
             'seconds': {'network': round(network, 4), 'total': round(time.perf_counter() - t0, 4)}}
 
 

@@ -9,6 +9,7 @@ from codeformer import __version__
 from codeformer.serve import videos
 from codeformer.serve.batch import Batch
 from codeformer.serve.photos import PhotoStore
+from codeformer.serve.results import Results
 from codeformer.serve.session import Models, Settings
 from codeformer.serve.store import Storage
 from codeformer.serve.worker import Worker, WorkerJob
@@ -18,8 +19,9 @@ class Server:
     """The state of one server: networks, worker, private folder, uploads and jobs."""
 
     def __init__(self, models: Models, defaults: Settings, max_pixels: int | None, max_upload: int,
-                 batch_size: int = 1):
+                 batch_size: int = 1, output_dir: str = 'results/serve'):
         self.models, self.defaults = models, defaults
+        self.results = Results(output_dir)
         self.max_pixels, self.max_upload, self.batch_size = max_pixels, max_upload, batch_size
         self.storage = Storage()
         self.worker = Worker()
@@ -27,8 +29,9 @@ class Server:
         self.batches: dict[str, Batch] = {}
         self.videos: dict[str, videos.Video] = {}
 
-    async def on_worker(self, fn, *args):
-        return await asyncio.wrap_future(self.worker.call(fn, *args))
+    async def on_worker(self, fn, *args, key: tuple | None = None):
+        """``fn(*args)`` run on the worker; a newer call with the same ``key`` replaces it while it waits."""
+        return await asyncio.wrap_future(self.worker.call(fn, *args, key=key))
 
     def close(self) -> None:
         self.worker.close()
@@ -38,12 +41,13 @@ class Server:
         from codeformer.detection import DETECTORS
         return {'version': __version__, 'defaults': asdict(self.defaults), 'detectors': list(DETECTORS),
                 'model': self.models.model_name or 'released', 'max_pixels': self.max_pixels,
-                'max_upload_bytes': self.max_upload}
+                'max_upload_bytes': self.max_upload, 'output_dir': str(self.results.root)}
 
     def job_status(self, job: WorkerJob) -> dict:
         return job.status(self.worker.queue_position(job))
 
-    def start(self, job: WorkerJob) -> dict:
-        """Queue ``job`` on the worker; its first status, for the page."""
+    def start(self, job: WorkerJob, client: str | None = None) -> dict:
+        """Queue ``job`` on the worker for the browser tab ``client``; its first status, for the page."""
+        job.client = client
         self.worker.submit(job)
         return self.job_status(job)

@@ -1,7 +1,8 @@
 """The networks of one server, loaded once and shared by every request and job: one ``FaceRestorer``, each
 detector, the parser and the background upsampler built on first use; a ``FaceEnhancer`` per combination of
-settings on top of them; and a cache of restored faces, so that changing one face's ``w`` (or the visibility, or
-which faces are ticked) runs the network only on faces it has not restored with that ``w`` yet.
+settings on top of them; and a cache of restored faces and of their parsing masks, so that changing one face's
+``w`` (or the visibility, or which faces are ticked) runs the networks only on faces it has not restored with that
+``w`` yet.
 
 Only the worker thread (``codeformer.serve.worker``) calls into the networks."""
 from __future__ import annotations
@@ -108,8 +109,7 @@ class FaceCache:
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
         """As ``FaceRestorer.restore_faces``; only the faces not in the cache go through the network."""
         ws = self._restorer.weights_for(len(faces), w)
-        keys = [(hashlib.blake2b(f.tobytes(), digest_size=16).digest(), f.shape, f.dtype.str, v)
-                for f, v in zip(faces, ws)]
+        keys = [(*_face_key(f), v) for f, v in zip(faces, ws)]
         missing = [i for i, k in enumerate(keys) if k not in self._faces]
         if missing:
             t0 = time.perf_counter()
@@ -118,13 +118,53 @@ class FaceCache:
             self.network_faces += len(missing)
             for i, face in zip(missing, done):
                 self._faces[keys[i]] = face
-        out = []
-        for k in keys:
-            self._faces.move_to_end(k)
-            out.append(self._faces[k])
-        while len(self._faces) > self.capacity:
-            self._faces.popitem(last=False)
-        return out
+        return _recent(self._faces, keys, self.capacity)
+
+
+def _face_key(face: np.ndarray) -> tuple:
+    return hashlib.blake2b(face.tobytes(), digest_size=16).digest(), face.shape, face.dtype.str
+
+
+def _recent(cache: OrderedDict, keys: list, capacity: int) -> list:
+    """The cached values for ``keys``, marked as the most recently used; the oldest beyond ``capacity`` go."""
+    out = []
+    for k in keys:
+        cache.move_to_end(k)
+        out.append(cache[k])
+    while len(cache) > capacity:
+        cache.popitem(last=False)
+    return out
+
+
+class MaskCache:
+    """A face parser that remembers the masks of its last ``capacity`` restored faces: a visibility change or a
+    face ticked or unticked pastes the same restored faces again, so it needs no parsing at all.
+    ``make_parser`` builds the real parser on first use; ``parsed_faces`` counts the faces really parsed."""
+
+    def __init__(self, make_parser, capacity: int = 64):
+        self._make_parser, self._parser = make_parser, None
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.capacity = capacity
+        self.parsed_faces = 0
+
+    @property
+    def parser(self):
+        if self._parser is None:
+            self._parser = self._make_parser()
+        return self._parser
+
+    def __getattr__(self, name: str):
+        return getattr(self.parser, name)
+
+    def masks(self, faces: list[np.ndarray]) -> list[np.ndarray]:
+        """As ``FaceParser.masks``; only faces not seen lately are parsed."""
+        keys = [_face_key(f) for f in faces]
+        missing = [i for i, k in enumerate(keys) if k not in self._masks]
+        if missing:
+            for i, mask in zip(missing, self.parser.masks([faces[i] for i in missing])):
+                self._masks[keys[i]] = mask
+            self.parsed_faces += len(missing)
+        return _recent(self._masks, keys, self.capacity)
 
 
 @contextmanager
@@ -144,6 +184,7 @@ class Models:
     def __init__(self, restorer: FaceRestorer, model_name: str | None = None, min_eye_distance: float = 5.0):
         self.restorer = restorer
         self.cache = FaceCache(restorer)
+        self.masks = MaskCache(lambda: self._helpers.parser)
         self.model_name = model_name
         self.min_eye_distance = min_eye_distance
         self._helpers = FaceEnhancer(restorer, detection_model='mtcnn', use_parse=True, bg_upsampler='realesrgan',
@@ -156,13 +197,19 @@ class Models:
             self._detectors[name] = FaceEnhancer(self.restorer, detection_model=name, progress=False).detector
         return self._detectors[name]
 
+    def _parser(self, parse: bool, cached: bool):
+        """The parser for an enhancer: the one that remembers masks for the photo page, else the plain one."""
+        if not parse:
+            return None
+        return self.masks if cached else self._helpers.parser
+
     def enhancer(self, s: Settings, cached: bool = False) -> FaceEnhancer:
         """The ``FaceEnhancer`` for ``s`` (``cached``: on the restorer that remembers faces, for the photo page)."""
         key = (s.upscale, s.detector, s.parse, s.bg_upsampler, s.face_upsample, cached)
         if key not in self._enhancers:
             self._enhancers[key] = FaceEnhancer(
                 self.cache if cached else self.restorer, upscale=s.upscale, detection_model=self.detector(s.detector),
-                use_parse=s.parse, parser=self._helpers.parser if s.parse else None,
+                use_parse=s.parse, parser=self._parser(s.parse, cached),
                 bg_upsampler=self._helpers.bg_upsampler if s.bg_upsampler else None, face_upsample=s.face_upsample,
                 min_eye_distance=self.min_eye_distance, progress=False)
         return self._enhancers[key]

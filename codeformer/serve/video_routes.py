@@ -14,6 +14,7 @@ from codeformer.serve.http import (
     TOKEN,
     Endpoints,
     attachment,
+    client_of,
     encode_png,
     job_of,
     lookup,
@@ -74,7 +75,8 @@ class VideoApi(Endpoints):
         video = self.video_of(request)
         data, settings = await read_settings(server, request)
         index = frame_index(video, data.get('index', 0))
-        out = await server.on_worker(videos.preview, server.models, video, index, settings, server.max_pixels)
+        out = await server.on_worker(videos.preview, server.models, video, index, settings, server.max_pixels,
+                                     key=('video', video.id))
         return JSONResponse(out)
 
     async def preview_image(self, request: Request) -> Response:
@@ -90,7 +92,9 @@ class VideoApi(Endpoints):
         _, settings = await read_settings(server, request)
         token, _ = server.storage.new_folder('jobs')
         return JSONResponse(server.start(
-            videos.VideoJob(token, video, settings, server.models, server.batch_size, server.max_pixels)))
+            videos.VideoJob(token, video, settings, server.models, server.batch_size, server.max_pixels,
+                            server.results),
+            client_of(request)))
 
     async def video_result(self, request: Request) -> Response:
         job = finished(job_of(self.server, request), 'video')

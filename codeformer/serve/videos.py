@@ -3,6 +3,7 @@ the video loop (``codeformer.video.loop.restore_video``), which Stop ends the wa
 frames done so far are kept as a playable ``.partial.mp4``."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
+from codeformer.serve.results import Results
 from codeformer.serve.session import Models, Settings, using_w
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import Worker, WorkerJob
@@ -122,14 +124,22 @@ class _Watched:
 
 class VideoJob(WorkerJob):
     def __init__(self, id: str, video: Video, settings: Settings, models: Models, batch_size: int,
-                 max_pixels: int | None):
+                 max_pixels: int | None, results: Results | None = None):
         super().__init__(id, 'video', video.name, total=video.frames)
         self.video, self.settings, self.models = video, settings, models
         self.options = VideoOptions(batch_size=batch_size, max_pixels=max_pixels)
         self.result: Path | None = None
         self.partial = False
+        self.results = results
 
     def run(self, worker: Worker) -> None:
+        try:
+            self._restore(worker)
+        finally:
+            if self.results is not None and self.result is not None and self.result.is_file():
+                self.results.save_file(self.result, f'videos/{self.result.name}')  # it stays, under a free name
+
+    def _restore(self, worker: Worker) -> None:
         out = self.video.folder / 'out'
         out.mkdir(exist_ok=True)
         inp = InputFile(self.video.path, 'video', self.video.stem)
@@ -150,7 +160,9 @@ class VideoJob(WorkerJob):
         self.message = f'{info.get("frames_written", 0)} frames, {info.get("faces", 0)} faces'
 
     def _public(self, text: str) -> str:
-        return text.replace(str(self.video.path), self.video.name)
+        """``text`` without the private folder: the upload by its name, results by their own names."""
+        text = text.replace(str(self.video.path), self.video.name)
+        return text.replace(str(self.video.folder / 'out') + os.sep, '').replace(str(self.video.folder) + os.sep, '')
 
     def status(self, position: int | None = None) -> dict:
         data = super().status(position)

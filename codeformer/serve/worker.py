@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from codeformer.errors import CodeformerError
+from codeformer.serve.store import RequestError
 
 
 class JobStopped(KeyboardInterrupt):
@@ -28,6 +29,7 @@ class WorkerJob:
     id: str
     kind: str  # 'batch' or 'video'
     name: str
+    progressed: float = 0.0  # when ``done`` last changed (set by ``__setattr__``)
     total: int = 0  # images or frames
     done: int = 0
     faces: int = 0
@@ -37,14 +39,29 @@ class WorkerJob:
     started: float | None = None
     finished: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    client: str | None = None  # the browser tab that started it (its own job list), None for scripts
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == 'done' and value != getattr(self, 'done', None):
+            object.__setattr__(self, 'progressed', time.monotonic())
+        object.__setattr__(self, name, value)
 
     def run(self, worker: Worker) -> None:  # pragma: no cover - each kind has its own
         raise NotImplementedError
 
+    def seconds_left(self, now: float) -> float | None:
+        """The time per item so far, for the items left, less the time since the last one finished: it counts down
+        while a step runs instead of climbing as the average rate falls."""
+        if self.state != 'running' or not (self.started and self.done and self.total):
+            return None
+        since = max(self.progressed, self.started)
+        per_item = (since - self.started) / self.done
+        return max(0.0, (self.total - self.done) * per_item - (now - since))
+
     def status(self, position: int | None = None) -> dict:
-        elapsed = ((self.finished or time.monotonic()) - self.started) if self.started else 0.0
-        rate = self.done / elapsed if elapsed > 0 and self.done else 0.0
-        left = (self.total - self.done) / rate if rate and self.total and self.state == 'running' else None
+        now = time.monotonic()
+        elapsed = ((self.finished or now) - self.started) if self.started else 0.0
+        left = self.seconds_left(now)
         return {'id': self.id, 'kind': self.kind, 'name': self.name, 'state': self.state, 'total': self.total,
                 'done': self.done, 'faces': self.faces, 'faces_per_s': round(self.faces / elapsed, 3) if elapsed else 0,
                 'seconds': round(elapsed, 2), 'seconds_left': None if left is None else round(left, 1),
@@ -57,7 +74,7 @@ class Worker:
 
     def __init__(self):
         self._cond = threading.Condition()
-        self._tasks: collections.deque[tuple[Future, Callable, tuple]] = collections.deque()
+        self._tasks: collections.deque[tuple[Future, Callable, tuple, tuple | None]] = collections.deque()
         self._queue: collections.deque[WorkerJob] = collections.deque()
         self.jobs: dict[str, WorkerJob] = {}
         self.current: WorkerJob | None = None
@@ -65,11 +82,19 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name='codeformer-worker', daemon=True)
         self._thread.start()
 
-    def call(self, fn: Callable, *args) -> Future:
-        """Run ``fn(*args)`` on the worker, before any further step of a job; its result or exception in a Future."""
+    def call(self, fn: Callable, *args, key: tuple | None = None) -> Future:
+        """Run ``fn(*args)`` on the worker, before any further step of a job; its result or exception in a Future.
+
+        A ``key`` (``('photo', id)``) makes the task replace a waiting one with the same key: only the newest of
+        quick slider moves runs, the older ones fail at once with a 409 the page ignores."""
         future: Future = Future()
         with self._cond:
-            self._tasks.append((future, fn, args))
+            if key is not None:
+                for old in [t for t in self._tasks if t[3] == key]:
+                    self._tasks.remove(old)
+                    if old[0].set_running_or_notify_cancel():
+                        old[0].set_exception(RequestError(f'replaced by a newer request for the same {key[0]}', 409))
+            self._tasks.append((future, fn, args, key))
             self._cond.notify()
         return future
 
@@ -78,6 +103,14 @@ class Worker:
             self.jobs[job.id] = job
             self._queue.append(job)
             self._cond.notify()
+
+    def forget(self, job: WorkerJob) -> bool:
+        """Drop a finished ``job`` from the list (Clear on the page); False if it has not finished."""
+        with self._cond:
+            if job.state in ('queued', 'running') or self.jobs.get(job.id) is not job:
+                return False
+            del self.jobs[job.id]
+            return True
 
     def stop(self, job: WorkerJob) -> None:
         """Stop ``job``: at once if it is waiting, at its next checkpoint if it runs."""
@@ -115,7 +148,7 @@ class Worker:
             with self._cond:
                 if not self._tasks:
                     return
-                future, fn, args = self._tasks.popleft()
+                future, fn, args, _ = self._tasks.popleft()
             if not future.set_running_or_notify_cancel():
                 continue
             try:

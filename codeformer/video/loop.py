@@ -31,6 +31,7 @@ from tqdm import tqdm
 from codeformer.enhancer import nearest_to_centre
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, write_image
 from codeformer.video.io import AudioChunk, BadFrame, Frame, VideoError, VideoReader, VideoWriter
+from codeformer.video.temporal import TemporalSettings, TemporalStates
 from codeformer.video.tracking import FaceTracker, radius_for
 
 MAX_FRAME_WARNINGS = 5  # per video; the rest are counted in one line at the end
@@ -50,6 +51,8 @@ class VideoOptions:
     suffix: str | None = None
     batch_size: int = 4
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # per frame, input and result
+    temporal: bool = True  # --temporal: carry each tracked face's codes across frames (codeformer.video.temporal)
+    temporal_settings: TemporalSettings = field(default_factory=TemporalSettings)
 
 
 class Stopped(Exception):
@@ -133,6 +136,9 @@ class VideoRestoration:
         self.tail = f'_{options.suffix}' if options.suffix else ''
         self.stats = {'frames': 0, 'frames_undecodable': 0, 'faces': 0}
         self.tracker = FaceTracker(smooth=options.smooth, radius=radius_for(info.fps))
+        # codes with memory need the PyTorch network (an ONNX export has no hook for them): per frame otherwise
+        self.temporal = (TemporalStates(options.temporal_settings)
+                         if options.temporal and _picks_codes(enhancer) else None)
         self.pending: deque[_Slot] = deque()  # file order, up to the encoder
         self.waiting: dict[int, _Slot] = {}  # frames whose faces the tracker still holds back
         self.batch: list[_Slot] = []  # frames with their faces, waiting for the network
@@ -231,8 +237,11 @@ class VideoRestoration:
         # the centre face is chosen after tracking, so it does not jump between frames
         faces = [nearest_to_centre(s.faces, s.frame.image.shape) if enhancer.only_center_face else s.faces
                  for s in slots]
+        extra = {}
+        if self.temporal is not None:  # in file order, so each track's memory follows the frames
+            extra['states'] = [self.temporal.frame(s.frame.image, f) for s, f in zip(slots, faces)]
         try:
-            results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces)
+            results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces, **extra)
         except Exception as exc:  # noqa: BLE001  (the video stops here; what was done is kept)
             raise _Failed(f'frame {slots[0].frame.index}: cannot restore ({exc})') from exc
         for slot, res in zip(slots, results):
@@ -276,6 +285,12 @@ class VideoRestoration:
         partial_path(self.target).unlink(missing_ok=True)  # left by an earlier, stopped run: this one is complete
         stats['warnings'] = self.warnings
         return stats
+
+
+def _picks_codes(enhancer) -> bool:
+    """Whether the enhancer's network takes codes picked outside it (the PyTorch one does)."""
+    restorer = getattr(enhancer, 'restorer', None)
+    return restorer is not None and getattr(restorer, 'backend', 'pytorch') == 'pytorch'
 
 
 class _Failed(Exception):

@@ -117,3 +117,21 @@ def test_a_sample_at_zero_in_a_mixed_batch_gets_what_a_batch_at_zero_gets():
     torch.testing.assert_close(single, seven, atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match='3 values for a batch of 2'):
         net(x[:2], w=[0.1, 0.2, 0.3])
+
+
+def test_a_logits_hook_picks_the_codes_decoded_and_argmax_changes_nothing():
+    """``logits_hook`` (the video loop's temporal mode): the argmax through it is the plain forward, bit for bit; other
+    codes through it are decoded, and the logits returned stay the network's own."""
+    from tests.support.nets import small_codeformer
+
+    net = small_codeformer()
+    x = golden_input(batch=2, size=64)
+    seen = []
+    with torch.inference_mode():
+        plain, logits, _ = net(x, w=0.5, adain=True)
+        hooked, hooked_logits, _ = net(x, w=0.5, adain=True, logits_hook=lambda lg: seen.append(lg) or lg.argmax(2))
+        forced = (logits.argmax(2) + 1) % logits.shape[2]
+        other, other_logits, _ = net(x, w=0.5, adain=True, logits_hook=lambda lg: forced)
+    assert len(seen) == 1 and seen[0].shape == logits.shape
+    assert torch.equal(plain, hooked) and torch.equal(logits, hooked_logits) and torch.equal(logits, other_logits)
+    assert (plain - other).abs().max() > 1e-3

@@ -247,6 +247,9 @@ def test_video_stop_keeps_a_playable_partial(server, tmp_path):
     server.json('POST', f'/api/jobs/{job["id"]}/stop')
     done = server.wait_job(job['id'])
     assert done['state'] == 'stopped' and done['partial'] and done['download'], done
+    listed = json.dumps(server.json('GET', '/api/jobs'))
+    assert str(server.tmp) not in done['message'] and str(server.tmp) not in listed  # no private path
+    assert 'long.partial.mp4' in done['message'], done['message']
     status, headers, data = server.request('GET', f'/api/jobs/{job["id"]}/video.mp4')
     assert status == 200 and 'long.partial.mp4' in headers['Content-Disposition']
     (tmp_path / 'partial.mp4').write_bytes(data)
@@ -256,13 +259,120 @@ def test_video_stop_keeps_a_playable_partial(server, tmp_path):
 
 
 def test_stopping_removes_the_private_folder(checkpoint, tmp_path, photo_file):
-    served = start_server(checkpoint, tmp_path / 'tmp')
+    served = start_server(checkpoint, tmp_path / 'tmp', '-q')
     assert served.url.startswith('http://127.0.0.1:')  # bound to this computer only by default
     upload_photo(served, photo_file)
     private = list(served.tmp.glob('codeformer-serve-*'))
     assert len(private) == 1 and any(p.is_file() for p in private[0].rglob('*'))
     assert (private[0].stat().st_mode & 0o777) == 0o700
     assert served.stop() == 130  # Ctrl-C, as for every command
+    assert 'POST /api/photos' not in served.log.read_text()  # -q: no request log
     assert not private[0].exists()
     assert served.log.read_text().splitlines()[-1] == ('stopped: the server stopped; its uploads and results were '
                                                        'removed')
+
+
+def test_requests_are_logged(server):
+    server.json('GET', '/api/info')
+    assert '"GET /api/info HTTP/1.1" 200' in server.log.read_text(errors='replace')
+
+
+def test_batch_refuses_what_is_not_an_image_at_once(server, tmp_path):
+    good = write_face(tmp_path / 'good.png').read_bytes()
+    batch = server.json('POST', '/api/batches')['id']
+    refused = server.json('POST', f'/api/batches/{batch}/files?name=notes.txt', b'just some words', expect=400)
+    assert refused['error'] == 'notes.txt: not an image (a batch takes photos, or zips of them)'
+    huge = b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR' + (30000).to_bytes(4, 'big') * 2 + bytes(5)
+    assert 'over the limit' in server.json('POST', f'/api/batches/{batch}/files?name=huge.png', huge,
+                                           expect=400)['error']
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, 'w') as z:
+        z.writestr('a.png', good)
+        z.writestr('readme.txt', b'hello')
+        z.writestr('huge.png', huge)
+    added = server.json('POST', f'/api/batches/{batch}/files?name=mixed.zip', archive.getvalue())
+    assert added['added'] == ['a.png'] and added['files'] == 1
+    assert [r.split(':')[0] for r in added['refused']] == ['readme.txt', 'huge.png']
+    job = server.json('POST', f'/api/batches/{batch}/start', {})
+    assert server.wait_job(job['id'])['message'] == '1 done, 0 failed'
+    headers = server.request('GET', f'/api/jobs/{job["id"]}/results.zip')[1]
+    assert 'codeformer_results_1_file.zip' in headers['Content-Disposition']
+
+
+def test_jobs_belong_to_the_tab_that_started_them(server, tmp_path):
+    good = write_face(tmp_path / 'good.png').read_bytes()
+    mine, other = {'X-Codeformer-Client': 'tab-one'}, {'X-Codeformer-Client': 'tab-two'}
+    batch = server.json('POST', '/api/batches')['id']
+    server.json('POST', f'/api/batches/{batch}/files?name=good.png', good)
+    job = server.json('POST', f'/api/batches/{batch}/start', {}, headers=mine)
+    assert job['id'] in [j['id'] for j in server.json('GET', '/api/jobs', headers=mine)]
+    assert job['id'] not in [j['id'] for j in server.json('GET', '/api/jobs', headers=other)]
+    server.wait_job(job['id'])
+    cleared = server.json('POST', '/api/jobs/clear', headers=mine)
+    assert cleared == {'cleared': 1}
+    assert server.json('GET', '/api/jobs', headers=mine) == []
+    assert server.request('GET', f'/api/jobs/{job["id"]}')[0] == 404
+
+
+def test_a_newer_restore_replaces_a_queued_older_one(server, photo_file):
+    import threading
+    photo = upload_photo(server, photo_file)
+    answers = []
+
+    def ask(w):
+        answers.append(server.request('POST', f'/api/photos/{photo["id"]}/restore',
+                                      {'settings': {'w': w}, 'faces': [0, 1]}))
+    threads = [threading.Thread(target=ask, args=(w,)) for w in (0.11, 0.12, 0.13, 0.14, 0.15)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done = [json.loads(body) for status, _, body in answers if status == 200]
+    replaced = [json.loads(body)['error'] for status, _, body in answers if status == 409]
+    assert 1 <= len(done) <= 2 and len(done) + len(replaced) == 5
+    assert sum(d['network_faces'] for d in done) <= 4  # two faces, the network run at most twice
+    assert set(replaced) == {'replaced by a newer request for the same photo'}
+
+
+def wait_for(condition, timeout: float = 30):
+    import time
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, 'waited too long'
+        time.sleep(0.1)
+
+
+def test_results_stay_in_the_output_folder(server, tmp_path):
+    face = write_face(tmp_path / 'kept.png')
+    first, second = upload_photo(server, face), upload_photo(server, face)
+    restore(server, first, faces=[0])
+    restore(server, second, faces=[0])
+    restore(server, second, faces=[0], settings={'w': 0.9})  # the same photo again: its own file, updated
+    final = server.results / 'final_results'
+    wait_for(lambda: (final / 'kept (2).png').is_file())
+    assert (final / 'kept.png').is_file()  # never overwritten by the second upload of the same name
+    assert not (final / 'kept (3).png').exists()
+    assert (server.results / 'restored_faces' / 'kept_00.png').is_file()
+    assert (server.results / 'cropped_faces' / 'kept (2)_00.png').is_file()
+    gallery = server.json('GET', '/api/gallery')
+    names = [g['name'] for g in gallery]
+    assert 'final_results/kept.png' in names and 'final_results/kept (2).png' in names
+    status, headers, data = server.request('GET', f'/api/gallery/file?name={quote("final_results/kept.png")}')
+    assert status == 200 and decode(data).shape == (1024, 1024, 3)
+    assert server.request('GET', '/api/gallery/file?name=../../etc/passwd')[0] == 404
+    # a batch's results and a video join them
+    batch = server.json('POST', '/api/batches')['id']
+    server.json('POST', f'/api/batches/{batch}/files?name=kept.png', face.read_bytes())
+    server.wait_job(server.json('POST', f'/api/batches/{batch}/start', {})['id'])
+    wait_for(lambda: (final / 'kept (3).png').is_file())
+
+
+def test_two_w_values_side_by_side(server, photo_file):
+    photo = upload_photo(server, photo_file)
+    main = restore(server, photo, settings={'w': 0.0}, faces=[0, 1])
+    side = restore(server, photo, settings={'w': 1.0}, faces=[0, 1], side=True)
+    assert side['side'] and not main['side']
+    png, _ = result_png(server, photo, main['version'])  # the main result stays the latest
+    status, _, other = server.request('GET', f'/api/photos/{photo["id"]}/result.png?v={side["version"]}&side=1')
+    assert status == 200 and 'w: 1' in read_texts(other)['parameters'] and 'w: 0' in read_texts(png)['parameters']
+    assert np.abs(decode(other).astype(int) - decode(png)).max() > 0

@@ -111,15 +111,27 @@ def test_photo_page(browser, server, photo_file, cli_result, tmp_path):
     assert 'same as: codeformer restore -w 0.3 -s 2' in read_texts(png)['parameters']
     screenshot(browser, tmp_path, 'serve')
 
+    # the same file chosen again is uploaded again (a new photo: version 1)
+    by_id(browser, 'photo-input').send_keys(str(photo_file))
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the same file, chosen again')
+
+    # a reload shows the gallery of earlier results, kept in the output folder
+    browser.refresh()
+    wait_until(browser, lambda d: d.find_elements('css selector', '#gallery a[href*="two%20faces"]'), 'the gallery')
+
 
 def test_batch_page(browser, server, tmp_path):
-    good, broken = tmp_path / 'good.png', tmp_path / 'broken.jpg'
+    good, broken, notes = tmp_path / 'good.png', tmp_path / 'broken.jpg', tmp_path / 'notes.txt'
     write_image(good, two_faces()[:, :512])
     broken.write_bytes(b'\xff\xd8\xff\xe0 not really a JPEG')
+    notes.write_text('not a photo')
+    server.json('POST', '/api/batches')  # a script's batch (no tab id): not in this tab's job list
     open_page(browser, server)
     browser.find_element('css selector', '.tab[data-tab="batch"]').click()
-    by_id(browser, 'batch-input').send_keys(f'{good}\n{broken}')
+    by_id(browser, 'batch-input').send_keys(f'{good}\n{notes}\n{broken}')
     wait_until(browser, lambda d: len(d.find_elements('css selector', '#batch-files li')) == 2, 'the two uploads')
+    refused = [li.text for li in browser.find_elements('css selector', '#batch-refused li')]
+    assert refused == ['notes.txt: not an image (a batch takes photos, or zips of them)']
     by_id(browser, 'batch-start').click()
     wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'done', 'the batch to finish')
     errors = [li.text for li in browser.find_elements('css selector', '#batch-errors li')]
@@ -129,7 +141,14 @@ def test_batch_page(browser, server, tmp_path):
     assert zip_link.is_displayed() and by_id(browser, 'batch-report').is_displayed()
     with urllib.request.urlopen(zip_link.get_attribute('href')) as r, zipfile.ZipFile(io.BytesIO(r.read())) as z:
         assert 'final_results/good.png' in z.namelist() and 'report.json' in z.namelist()
+    assert zip_link.get_attribute('download') == 'codeformer_results_2_files.zip'
+    assert by_id(browser, 'batch-start').is_enabled()  # the same files can run again (other settings)
+    assert 'Batch finished' in by_id(browser, 'status').text
     screenshot(browser, tmp_path, 'batch')
+    # the job list is this tab's own, and Clear forgets its finished jobs
+    assert len(browser.find_elements('css selector', '#queue li')) == 1
+    by_id(browser, 'queue-clear').click()
+    wait_until(browser, lambda d: not d.find_elements('css selector', '#queue li'), 'the cleared job list')
 
 
 def test_video_page(browser, server, tmp_path):
@@ -147,3 +166,125 @@ def test_video_page(browser, server, tmp_path):
     assert browser.execute_script("return document.getElementById('video-after').naturalWidth") == 1024
     assert by_id(browser, 'video-compare').is_displayed()
     screenshot(browser, tmp_path, 'video')
+
+
+def small_photo(tmp_path: Path) -> Path:
+    import cv2
+    path = tmp_path / 'small.png'
+    write_image(path, cv2.resize(two_faces(), (300, 150), interpolation=cv2.INTER_AREA))
+    return path
+
+
+def give_file(driver, selector: str, name: str, how: str = 'drop') -> bool:
+    """Drop (or paste: ``how``) a made-up PNG called ``name`` on the element ``selector``; True if the page caught
+    it."""
+    return driver.execute_async_script("""
+        const [selector, name, how, done] = arguments;
+        const canvas = document.createElement('canvas');
+        canvas.width = 96; canvas.height = 64;
+        canvas.toBlob((blob) => {
+          const data = new DataTransfer();
+          data.items.add(new File([blob], name, { type: 'image/png' }));
+          const event = how === 'drop'
+            ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+            : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+          done(!document.querySelector(selector).dispatchEvent(event));
+        }, 'image/png');""", selector, name, how)
+
+
+def test_a_file_dropped_anywhere_is_caught(browser, server):
+    open_page(browser, server)
+    assert give_file(browser, 'h1', 'dropped.png')  # not on the drop box: the page still takes it
+    wait_until(browser, lambda d: page_data(d, 'photoName') == 'dropped.png', 'the dropped photo')
+
+
+def test_paste_and_keyboard_shortcuts(browser, server):
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    open_page(browser, server)
+    assert give_file(browser, 'body', 'pasted.png', how='paste')  # Ctrl/Cmd+V with an image
+    wait_until(browser, lambda d: page_data(d, 'photoName') == 'pasted.png', 'the pasted photo')
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()  # restores
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '2', 'the restoration after Ctrl+Enter')
+    by_id(browser, 'advanced').click()
+    assert by_id(browser, 'advanced').get_attribute('open')
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()  # Escape closes
+    assert not by_id(browser, 'advanced').get_attribute('open')
+
+
+def fits(driver) -> dict:
+    """Sideways scrolling, and every tab and control of the photo tab inside the window."""
+    return driver.execute_script("""
+        const width = window.innerWidth, out = [];
+        const shown = [...document.querySelectorAll('.tab, #tab-photo input, #tab-photo select, #tab-photo summary,'
+          + ' #tab-photo .button, #queue-summary')].filter((e) => e.offsetParent !== null);
+        for (const e of shown) {
+          const r = e.getBoundingClientRect();
+          if (r.left < 0 || r.right > width + 0.5 || r.width === 0) out.push(e.id || e.className || e.tagName);
+        }
+        const controls = document.querySelector('#tab-photo .controls').getBoundingClientRect();
+        const viewer = document.querySelector('#tab-photo .viewer').getBoundingClientRect();
+        return { scroll: document.documentElement.scrollWidth, width, outside: out, shown: shown.length,
+                 stacked: controls.bottom <= viewer.top + 1 };""")
+
+
+@pytest.mark.parametrize('size', [(390, 844), (1400, 900)], ids=['phone', 'desktop'])
+def test_layout_fits_the_window(browser, server, photo_file, tmp_path, size):
+    width, height = size
+    browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {'width': width, 'height': height,
+                                                                   'deviceScaleFactor': 1, 'mobile': width < 600})
+    try:
+        open_page(browser, server)
+        by_id(browser, 'photo-input').send_keys(str(photo_file))
+        wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+        by_id(browser, 'advanced').click()
+        got = fits(browser)
+        assert got['scroll'] <= got['width'] == width and not got['outside'] and got['shown'] >= 10, got
+        assert got['stacked'] == (width < 600), got  # the controls above the photo on a phone, beside it otherwise
+        screenshot(browser, tmp_path, 'serve-phone' if width < 600 else 'serve-desktop')
+        for tab in ('batch', 'video'):
+            browser.find_element('css selector', f'.tab[data-tab="{tab}"]').click()
+            got = fits(browser)
+            assert got['scroll'] <= width and not got['outside'], (tab, got)
+    finally:
+        browser.execute_cdp_cmd('Emulation.clearDeviceMetricsOverride', {})
+
+
+def test_small_photo_is_zoomed_and_boxes_can_be_hidden(browser, server, tmp_path):
+    open_page(browser, server)
+    by_id(browser, 'photo-input').send_keys(str(small_photo(tmp_path)))
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+    shown = browser.execute_script("return document.getElementById('photo-before').getBoundingClientRect().width")
+    assert shown > 600  # fitted to the viewer, not left at its own 300 px
+    by_id(browser, 'zoom').send_keys('100%')
+    assert abs(browser.execute_script(
+        "return document.getElementById('photo-before').getBoundingClientRect().width") - 300) < 2
+    assert by_id(browser, 'boxes').is_displayed()
+    by_id(browser, 'show-boxes').click()
+    assert not by_id(browser, 'boxes').is_displayed()
+
+
+def test_dark_theme_follows_the_system(browser, server):
+    browser.execute_cdp_cmd('Emulation.setEmulatedMedia', {'features': [{'name': 'prefers-color-scheme',
+                                                                         'value': 'dark'}]})
+    try:
+        open_page(browser, server)
+        colour = browser.execute_script('return getComputedStyle(document.body).backgroundColor')
+        assert sum(int(v) for v in colour[colour.index('(') + 1:-1].split(',')[:3]) < 150, colour
+    finally:
+        browser.execute_cdp_cmd('Emulation.setEmulatedMedia', {'features': []})
+
+
+def test_two_w_values_side_by_side(browser, server, tmp_path):
+    open_page(browser, server)
+    by_id(browser, 'photo-input').send_keys(str(small_photo(tmp_path)))
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+    by_id(browser, 'side-by-side').click()
+    wait_until(browser, lambda d: page_data(d, 'sideVersion'), 'the result at the second w')
+    assert by_id(browser, 'side-view').is_displayed()
+    assert browser.execute_script("return document.getElementById('photo-side').naturalWidth") > 0
+    assert by_id(browser, 'side-main-label').text == 'w 0.50' and by_id(browser, 'side-label').text == 'w 1.00'
+    browser.execute_script("const w = document.getElementById('w2'); w.value = '0.8'; "
+                           "w.dispatchEvent(new Event('change'))")
+    wait_until(browser, lambda d: by_id(d, 'side-label').text == 'w 0.80', 'the second w changed')

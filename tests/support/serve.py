@@ -34,9 +34,15 @@ class Served:
     tmp: Path  # the server's TMPDIR: its private folder is made in it
     log: Path
 
-    def request(self, method: str, path: str, body: bytes | dict | None = None, timeout: float = 120):
+    @property
+    def results(self) -> Path:
+        """The server's output folder (``--output_dir``): what stays after it stops."""
+        return self.tmp.parent / f'{self.tmp.name}-results'
+
+    def request(self, method: str, path: str, body: bytes | dict | None = None, timeout: float = 120,
+                headers: dict | None = None):
         """(status, headers, body bytes) of a request; JSON bodies for dicts."""
-        headers = {}
+        headers = dict(headers or {})
         if isinstance(body, dict):
             body, headers['Content-Type'] = json.dumps(body).encode(), 'application/json'
         req = urllib.request.Request(self.url + path.lstrip('/'), data=body, method=method, headers=headers)
@@ -46,8 +52,9 @@ class Served:
         except urllib.error.HTTPError as e:
             return e.code, e.headers, e.read()
 
-    def json(self, method: str, path: str, body: bytes | dict | None = None, expect: int = 200):
-        status, _, data = self.request(method, path, body)
+    def json(self, method: str, path: str, body: bytes | dict | None = None, expect: int = 200,
+             headers: dict | None = None):
+        status, _, data = self.request(method, path, body, headers=headers)
         assert status == expect, (status, data[:500])
         return json.loads(data)
 
@@ -71,13 +78,14 @@ class Served:
         return self.process.returncode
 
 
-def start_server(checkpoint: Path, tmp: Path, *args: str) -> Served:
+def start_server(checkpoint: Path, tmp: Path, *args: str, options: tuple = SERVE_OPTIONS) -> Served:
     tmp.mkdir(parents=True, exist_ok=True)
     log = tmp.parent / f'{tmp.name}.log'
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'TMPDIR': str(tmp), 'OMP_NUM_THREADS': '1',
            'CODEFORMER_MIRROR': 'http://127.0.0.1:9/none'}
     cmd = [sys.executable, '-c', 'import sys; from codeformer.commands import main; sys.exit(main())', 'serve',
-           '--port', '0', '--model_path', str(checkpoint), *SERVE_OPTIONS, *args]
+           '--port', '0', '--model_path', str(checkpoint), *options,
+           '--output_dir', str(tmp.parent / f'{tmp.name}-results'), *args]
     with open(log, 'wb') as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     end = time.monotonic() + 120

@@ -5,13 +5,18 @@ const $ = (id) => document.getElementById(id);
 const state = { info: null, photo: null, faces: [], version: 0, seq: 0, video: null, jobs: {}, batch: null };
 window.cfTimings = [];  // {released, shown, network}: read by benchmarks/bench_serve.py
 
+// this browser tab's own id, kept across reloads of the tab: the server lists only the jobs it started
+const CLIENT = sessionStorage.getItem('cfClient') ||
+  Array.from({ length: 16 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+sessionStorage.setItem('cfClient', CLIENT);
+
 function say(text, error = false) {
   $('status').textContent = text;
   $('status').className = error ? 'error' : '';
 }
 
 async function api(method, url, body, headers = {}) {
-  const response = await fetch(url, { method, body, headers });
+  const response = await fetch(url, { method, body, headers: { ...headers, 'X-Codeformer-Client': CLIENT } });
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
@@ -46,15 +51,44 @@ for (const tab of document.querySelectorAll('.tab')) {
   });
 }
 
-function dropZone(zone, input, handle) {
+const handlers = {};  // tab name -> what takes files dropped or pasted anywhere on the page while it shows
+
+function currentTab() { return document.querySelector('.tab[aria-selected="true"]').dataset.tab; }
+
+function dropZone(tab, zone, input, handle) {
+  handlers[tab] = handle;
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-  zone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    zone.classList.remove('over');
-    if (e.dataTransfer.files.length) handle([...e.dataTransfer.files]);
+  zone.addEventListener('drop', () => zone.classList.remove('over'));  // the page's own handler takes the files
+  input.addEventListener('change', () => {
+    const files = [...input.files];
+    input.value = '';  // so that choosing the same file again (after an error, say) is a change too
+    if (files.length) handle(files);
   });
-  input.addEventListener('change', () => { if (input.files.length) handle([...input.files]); });
+}
+
+function catchFiles() {  // a file dropped or pasted anywhere goes to the tab shown, never opens in the browser
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const files = e.dataTransfer ? [...e.dataTransfer.files] : [];
+    if (files.length) handlers[currentTab()](files);
+  });
+  document.addEventListener('paste', (e) => {
+    const files = e.clipboardData ? [...e.clipboardData.files] : [];
+    if (!files.length) return;
+    e.preventDefault();
+    handlers[currentTab()](files);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      ({ photo: () => restore(true), batch: startBatch, video: startVideo })[currentTab()]();
+    } else if (e.key === 'Escape') {
+      $('advanced').open = false;
+      if (document.fullscreenElement) document.exitFullscreen();
+    }
+  });
 }
 
 // -- settings (the photo tab's controls; batch and video use them too) ---------------------------------------------
@@ -91,16 +125,36 @@ async function init() {
   $('detector').addEventListener('change', redetect);
   $('compare').addEventListener('input', () => compare('photo-after', $('compare').value));
   $('video-compare-slider').addEventListener('input', () => compare('video-after', $('video-compare-slider').value));
-  dropZone($('photo-drop'), $('photo-input'), (files) => openPhoto(files[0]));
-  dropZone($('batch-drop'), $('batch-input'), addToBatch);
-  dropZone($('video-drop'), $('video-input'), (files) => openVideo(files[0]));
+  dropZone('photo', $('photo-drop'), $('photo-input'), (files) => openPhoto(files[0]));
+  dropZone('batch', $('batch-drop'), $('batch-input'), addToBatch);
+  dropZone('video', $('video-drop'), $('video-input'), (files) => openVideo(files[0]));
+  catchFiles();
+  $('zoom').addEventListener('change', fitPhoto);
+  window.addEventListener('resize', fitPhoto);
+  $('show-boxes').addEventListener('change', () => { $('boxes').hidden = !$('show-boxes').checked; });
+  $('fullscreen').addEventListener('click', () => $('photo-frame').requestFullscreen().catch(() => {}));
+  $('queue-clear').addEventListener('click', clearJobs);
+  slider('w2', 2, restoreSide);
+  $('side-by-side').addEventListener('change', restoreSide);
   $('batch-start').addEventListener('click', startBatch);
   $('batch-stop').addEventListener('click', () => stopJob(state.batch && state.batch.job));
   $('video-start').addEventListener('click', startVideo);
   $('video-stop').addEventListener('click', () => stopJob(state.video && state.video.job));
   slider('video-frame', 0, previewFrame);
   setInterval(pollJobs, 700);
+  $('gallery-where').textContent = `kept in ${state.info.output_dir}`;
+  await loadGallery();
   document.body.dataset.ready = '1';
+}
+
+function fitPhoto() {  // the photo fitted to the viewer (small ones enlarged), or at 100% or 200% of its pixels
+  const img = $('photo-before'), box = $('photo-compare'), zoom = $('zoom').value;
+  if (!state.photo || !img.naturalWidth) return;
+  const fit = zoom === 'fit';
+  box.classList.toggle('fit', fit);
+  const fitted = Math.floor(0.75 * window.innerHeight * img.naturalWidth / img.naturalHeight);
+  box.style.width = fit ? `min(100%, ${fitted}px)` : '';
+  img.style.width = fit ? '100%' : `${img.naturalWidth * Number(zoom)}px`;
 }
 
 function compare(afterId, percent) {
@@ -114,11 +168,13 @@ async function openPhoto(file) {
     const data = await upload(`/api/photos?detector=${encodeURIComponent($('detector').value)}`, file);
     state.photo = data;
     state.version = 0;
+    document.body.dataset.photoName = data.name;
     await loaded($('photo-before'), `/api/photos/${data.id}/original.png`);
     $('photo-after').removeAttribute('src');
     $('photo-compare').hidden = false;
     $('photo-compare-label').hidden = false;
     $('photo-empty').hidden = true;
+    fitPhoto();
     showFaces(data.faces);
     await restore();
   } catch (e) { say(e.message, true); }
@@ -251,6 +307,8 @@ async function restore(timed = false) {
     if (timed) window.cfTimings.push({ released, shown, network: r.seconds.network * 1000, server: r.seconds.total * 1000 });
     document.body.dataset.photoVersion = String(r.version);
     say(`${r.restored.length} of ${state.faces.length} faces restored (${r.width}x${r.height}).`);
+    refreshGallery();
+    if ($('side-by-side').checked) restoreSide();
   } catch (e) {
     if (mine === state.seq) say(e.message, true);
   } finally {
@@ -264,8 +322,8 @@ function describeJob(j) {
   if (j.state === 'queued' && j.position) text += ` (${j.position - 1} ahead)`;
   if (j.total) text += `, ${j.done} of ${j.total}`;
   if (j.state === 'running') {
-    text += `, ${j.faces_per_s.toFixed(2)} faces/s`;
-    if (j.seconds_left !== null) text += `, ${Math.ceil(j.seconds_left)} s left`;
+    text += `, ${j.faces} face${j.faces === 1 ? '' : 's'} (${j.faces_per_s.toFixed(2)}/s)`;
+    text += j.seconds_left !== null ? `, about ${Math.ceil(j.seconds_left)} s left` : ', estimating the time left';
   }
   if (j.stopping) text += ' (stopping)';
   if (j.message) text += `: ${j.message}`;
@@ -276,6 +334,8 @@ async function pollJobs() {
   let jobs;
   try { jobs = await api('GET', '/api/jobs'); } catch (e) { return; }
   const active = jobs.filter((j) => j.state === 'queued' || j.state === 'running');
+  if (state.finishedJobs !== undefined && jobs.length - active.length > state.finishedJobs) refreshGallery();
+  state.finishedJobs = jobs.length - active.length;
   $('queue-summary').textContent = active.length ? `queue: ${active.length} job${active.length > 1 ? 's' : ''}` : 'queue: empty';
   const list = $('queue');
   list.textContent = '';
@@ -291,38 +351,98 @@ async function pollJobs() {
   }
 }
 
+async function loadGallery() {  // the results kept in the output folder, newest first: they survive a reload
+  let items;
+  try { items = await api('GET', '/api/gallery'); } catch (e) { return; }
+  const list = $('gallery');
+  list.textContent = '';
+  for (const item of items) {
+    const li = document.createElement('li'), a = document.createElement('a');
+    a.href = `/api/gallery/file?name=${encodeURIComponent(item.name)}`;
+    a.setAttribute('download', item.name.split('/').pop());
+    a.title = item.name;
+    if (item.kind === 'image') {
+      const img = document.createElement('img');
+      img.loading = 'lazy';
+      img.src = a.href;
+      img.alt = item.name;
+      a.appendChild(img);
+    }
+    a.appendChild(document.createTextNode(item.name.split('/').pop()));
+    li.appendChild(a);
+    list.appendChild(li);
+  }
+}
+
+async function restoreSide() {  // the same faces at a second w, shown beside the main result
+  const photo = state.photo, on = $('side-by-side').checked;
+  $('side-view').hidden = !on || !photo;
+  if (!on || !photo) return;
+  const mine = state.sideSeq = (state.sideSeq || 0) + 1, w2 = Number($('w2').value);
+  try {
+    const body = { settings: { ...settings(), w: w2 }, ...choice(), side: true };
+    const r = await postJSON(`/api/photos/${photo.id}/restore`, body);
+    if (mine !== state.sideSeq || photo !== state.photo) return;
+    await loaded($('photo-side'), `/api/photos/${photo.id}/result.png?side=1&v=${r.version}`);
+    await loaded($('photo-main'), `/api/photos/${photo.id}/result.png?v=${state.version}`);
+    $('side-main-label').textContent = `w ${Number($('w').value).toFixed(2)}`;
+    $('side-label').textContent = `w ${w2.toFixed(2)}`;
+    document.body.dataset.sideVersion = String(r.version);
+  } catch (e) {
+    if (mine === state.sideSeq) say(e.message, true);
+  }
+}
+
+let galleryTimer = null;
+function refreshGallery() {  // soon: the server writes a result just after answering
+  clearTimeout(galleryTimer);
+  galleryTimer = setTimeout(loadGallery, 800);
+}
+
+async function clearJobs() {
+  try { await api('POST', '/api/jobs/clear'); await pollJobs(); } catch (e) { say(e.message, true); }
+}
+
 async function stopJob(id) {
   if (!id) return;
   try { await api('POST', `/api/jobs/${id}/stop`); pollJobs(); } catch (e) { say(e.message, true); }
 }
 
 // -- batch --------------------------------------------------------------------------------------------------------
+function listItems(list, lines) {
+  for (const line of lines) {
+    const li = document.createElement('li');
+    li.textContent = line;
+    list.appendChild(li);
+  }
+}
+
 async function addToBatch(files) {
   try {
     if (!state.batch || state.batch.job) {
-      state.batch = { id: (await api('POST', '/api/batches')).id, job: null, files: [] };
-      $('batch-files').textContent = '';
-      $('batch-errors').textContent = '';
+      state.batch = { id: (await api('POST', '/api/batches')).id, job: null, files: [], finished: false };
+      for (const id of ['batch-files', 'batch-errors', 'batch-refused', 'batch-state']) $(id).textContent = '';
       $('batch-zip').hidden = $('batch-report').hidden = true;
       $('batch-progress').hidden = true;
-      $('batch-state').textContent = '';
     }
-    for (const file of files) {
-      say(`Uploading ${file.name} ...`);
+  } catch (e) { say(e.message, true); return; }
+  for (const file of files) {  // each file on its own: one refused (not an image, too big) does not stop the rest
+    say(`Uploading ${file.name} ...`);
+    try {
       const r = await upload(`/api/batches/${state.batch.id}/files`, file);
-      for (const name of r.added) {
-        const li = document.createElement('li');
-        li.textContent = name;
-        $('batch-files').appendChild(li);
-      }
-    }
-    say(`${$('batch-files').children.length} files ready.`);
-    $('batch-start').disabled = false;
-  } catch (e) { say(e.message, true); }
+      listItems($('batch-files'), r.added);
+      listItems($('batch-refused'), r.refused);
+      if (r.added.length) state.batch.files.push(file);
+    } catch (e) { listItems($('batch-refused'), [e.message]); }
+  }
+  const ready = $('batch-files').children.length, refused = $('batch-refused').children.length;
+  say(`${ready} file${ready === 1 ? '' : 's'} ready${refused ? `, ${refused} refused` : ''}.`, !ready);
+  $('batch-start').disabled = !ready;
 }
 
 async function startBatch() {
-  if (!state.batch || state.batch.job) return;
+  if (state.batch && state.batch.finished) await addToBatch(state.batch.files);  // again, with today's settings
+  if (!state.batch || state.batch.job || !$('batch-files').children.length) return;
   try {
     const s = settings();
     delete s.visibility;
@@ -350,16 +470,16 @@ function showBatch(j) {
   const errors = $('batch-errors');
   if (errors.children.length !== j.errors.length) {
     errors.textContent = '';
-    for (const line of j.errors) {
-      const li = document.createElement('li');
-      li.textContent = line;
-      errors.appendChild(li);
-    }
+    listItems(errors, j.errors);
   }
-  if (finished) {
+  if (finished && !state.batch.finished) {
+    state.batch.finished = true;
     $('batch-zip').href = `/api/jobs/${j.id}/results.zip`;
+    $('batch-zip').setAttribute('download', `codeformer_results_${j.total}_file${j.total === 1 ? '' : 's'}.zip`);
     $('batch-report').href = `/api/jobs/${j.id}/report.json`;
     $('batch-zip').hidden = $('batch-report').hidden = false;
+    $('batch-start').disabled = false;
+    say(`Batch finished: ${j.message || j.state}.`, j.state === 'failed');
   }
 }
 
