@@ -14,7 +14,7 @@ def run_local(log: RunLog, job: Job, options: RunOptions, images: list[InputFile
               protected: list[Path], single_video: bool) -> None:
     """``images`` and ``videos`` through their loops, each recorded in ``log``."""
     from codeformer.batch.images import run_images
-    for inp in images + videos:
+    for inp in images + videos:  # every input on record before any work: a stop leaves the rest 'not started'
         log.add(inp)
     if images:
         run_images(log, images, job, batch_size=job.batch_size, skip_existing=options.skip_existing,

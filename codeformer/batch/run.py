@@ -54,8 +54,6 @@ def run(options: RunOptions) -> int:
     no_input_replaced([inp.path for inp in inputs], planned)
 
     log = RunLog(out_root, passed_over, options.quiet, label=f'shard {shard}' if shard else '')
-    for inp in images + videos:  # every input on record before any work: a stop leaves the rest 'not started'
-        log.add(inp)
     protected = [inp.path for inp in inputs]
     code = EXIT_OK
     try:
