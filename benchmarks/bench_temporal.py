@@ -58,6 +58,8 @@ from codeformer.video.temporal import (  # noqa: E402
 from codeformer.video.tracking import FaceTracker, radius_for  # noqa: E402
 from tests.support.clips import encode_frames  # noqa: E402
 
+NOISE, CRF = 8.0, 23  # per-frame noise that survives the encoder (at crf 28 consecutive frames differ by 0.01)
+
 
 def portrait() -> np.ndarray:
     from skimage import data
@@ -77,21 +79,21 @@ def noisy(img: np.ndarray, rng: np.random.Generator, sigma: float = 4.0) -> np.n
     return np.clip(np.round(img + rng.normal(0, sigma, img.shape)), 0, 255).astype(np.uint8)
 
 
-def make_clips(n: int) -> dict[str, list[np.ndarray]]:
+def make_clips(n: int, sigma: float = NOISE, crf: int = CRF) -> dict[str, list[np.ndarray]]:
     rng = np.random.default_rng(0)
     face = portrait()
     h, w = face.shape[:2]
-    still = [noisy(face, rng) for _ in range(n)]
+    still = [noisy(face, rng, sigma) for _ in range(n)]
     moving = []
     for i in range(n):  # glide right and down, and turn: squeezed sideways about the face's centre
         squeeze = 1 - 0.01 * i
         matrix = np.float32([[squeeze, 0, (1 - squeeze) * 220 + 3 * i - 10], [0, 1, 2 * i - 8]])
-        moving.append(noisy(cv2.warpAffine(face, matrix, (w, h), borderMode=cv2.BORDER_REFLECT), rng))
+        moving.append(noisy(cv2.warpAffine(face, matrix, (w, h), borderMode=cv2.BORDER_REFLECT), rng, sigma))
     pair = np.hstack([face, face[:, ::-1]])
-    two = [noisy(pair, rng) for _ in range(n)]
+    two = [noisy(pair, rng, sigma) for _ in range(n)]
     other = cv2.resize(face[40:440, 56:456, ::-1][:, ::-1], (w, h), interpolation=cv2.INTER_AREA)  # mirrored, closer
-    cut = still[:n // 2] + [noisy(other, rng) for _ in range(n - n // 2)]
-    return {name: through_h264(frames) for name, frames in
+    cut = still[:n // 2] + [noisy(other, rng, sigma) for _ in range(n - n // 2)]
+    return {name: through_h264(frames, crf) for name, frames in
             {'still': still, 'moving': moving, 'two faces': two, 'cut': cut}.items()}
 
 

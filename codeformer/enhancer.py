@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -180,7 +180,8 @@ class FaceEnhancer:
                       only_center_face: bool | None = None, paste_back: bool = True,
                       faces: list[list] | None = None,
                       w: float | Sequence[Sequence[float]] | None = None,
-                      states: Sequence[Sequence] | None = None) -> list[Enhanced]:
+                      states: Sequence[Sequence] | None = None,
+                      on_progress: Callable[[int, int], None] | None = None) -> list[Enhanced]:
         """Like ``enhance`` for several images; their faces share network batches.
 
         ``faces``: per image, the faces to restore (objects with ``box``, ``score``, five ``landmarks`` and optionally
@@ -189,9 +190,11 @@ class FaceEnhancer:
         value per face (in the order the faces are detected or given; aligned crops: one value each).
         ``states``: with ``faces``, per image one entry per face for ``FaceRestorer.restore_faces(states=...)`` (how
         its codes are picked: the video loop's temporal mode); None: the network's own codes.
+        ``on_progress``: called after each network batch with (faces restored so far, faces found in all).
         """
         if has_aligned:
-            return self._aligned(images, w if w is None or isinstance(w, (int, float)) else [v for v, in w])
+            return self._aligned(images, w if w is None or isinstance(w, (int, float)) else [v for v, in w],
+                                 on_progress)
         center = self.only_center_face if only_center_face is None else only_center_face
         prepared, crops = [], []
         for idx, img in enumerate(images):
@@ -218,6 +221,8 @@ class FaceEnhancer:
                 raise InvalidOption(f'fidelity weights per image {[len(v) for v in w]} do not match the faces {counts}')
             weights = [float(v) for per_image in w for v in per_image]
         extra = {'states': _flat_states(states, prepared)} if states is not None else {}
+        if on_progress is not None:
+            extra['on_progress'] = on_progress
         restored = self.restorer.restore_faces(crops, w=weights, **extra) if crops else []
         restore_secs = time.perf_counter() - t0
         results = []
@@ -238,10 +243,12 @@ class FaceEnhancer:
                                     {k: round(v, 4) for k, v in secs.items()}))
         return results
 
-    def _aligned(self, images: list[np.ndarray], w: float | list[float] | None = None) -> list[Enhanced]:
+    def _aligned(self, images: list[np.ndarray], w: float | list[float] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[Enhanced]:
         t0 = time.perf_counter()
         split = [split_channels(img) for img in images]
-        restored = self.restorer.restore_faces([bgr for bgr, _ in split], w=w)
+        extra = {'on_progress': on_progress} if on_progress is not None else {}
+        restored = self.restorer.restore_faces([bgr for bgr, _ in split], w=w, **extra)
         secs = {'restore': round((time.perf_counter() - t0) / max(1, len(images)), 4)}
         out = []
         for img, (bgr, alpha), face in zip(images, split, restored):

@@ -7,7 +7,7 @@ the input's size class and dtype.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,7 +154,8 @@ class FaceRestorer:
         return OnnxCodeFormer(onnx_path, self.device)
 
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None,
-                      states: Sequence | None = None) -> list[np.ndarray]:
+                      states: Sequence | None = None,
+                      on_progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
         """Restore aligned faces (H x W x 3 BGR, any size: resized to the network's); returns
         ``size`` x ``size`` BGR images of each input's dtype.
 
@@ -163,6 +164,8 @@ class FaceRestorer:
         ``states``: None, or per face None (the network's own codes) or an object whose ``pick(logits, face)`` turns
         the face's logits (positions x codebook) into its codes, e.g. with memory of earlier video frames
         (``codeformer.video.temporal``); faces are picked in order. PyTorch backend only.
+        ``on_progress``: called after each network batch with (faces restored so far, faces in all), so a long call
+        can show its progress.
         """
         weights = self.weights_for(len(faces), w)
         if states is not None and len(states) != len(faces):
@@ -181,6 +184,8 @@ class FaceRestorer:
             with torch.inference_mode():
                 result = self.net(batch, w=w_arg, adain=self.adain, **extra)[0]
             out.extend(tensor_to_faces(result, [f.dtype for f in chunk]))
+            if on_progress is not None:
+                on_progress(len(out), len(faces))
         return out
 
     def weights_for(self, count: int, w: float | Sequence[float] | None) -> list[float]:

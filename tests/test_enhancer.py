@@ -106,3 +106,18 @@ def test_a_fidelity_weight_per_face_equals_separate_calls(photo, restorer):
         enhancer.enhance_batch([canvas], faces=[faces], w=[[0.5]])
     with pytest.raises(ValueError, match=r'w=1.5: must be in \[0, 1\]'):
         restorer.restore_faces(crops, w=[0.5, 1.5])
+
+
+def test_progress_is_reported_per_network_batch(photo):
+    """A long call says how far it is: after each network batch, faces restored so far of those found."""
+    restorer = FaceRestorer('restoration', w=0.5, net=small_codeformer(), device='cpu', batch_size=2)
+    canvas = np.full((512, 1600, 3), 180, np.uint8)
+    for x in (0, 544, 1088):
+        canvas[:, x:x + 512] = photo
+    enhancer = FaceEnhancer(restorer, upscale=1, detection_model='mtcnn', use_parse=False)
+    calls = []
+    result = enhancer.enhance_batch([canvas], on_progress=lambda done, found: calls.append((done, found)))[0]
+    assert len(result.faces) == 3 and calls == [(2, 3), (3, 3)]
+    calls.clear()
+    enhancer.enhance_batch(result.cropped_faces, has_aligned=True, on_progress=lambda *a: calls.append(a))
+    assert calls == [(2, 3), (3, 3)]

@@ -2,6 +2,7 @@
 ``inpaint_faces``, ``VQGANReconstructor``), and where its results go below the run's folder."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -89,10 +90,12 @@ class WholeImageJob:
     def result_size(self, height: int, width: int) -> tuple[int, int]:
         return self.enhancer.output_size(height, width)
 
-    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
+    def process(self, images: list[np.ndarray], inputs: list[InputFile],
+                on_progress: Callable[[int, int], None] | None = None) -> list[Result]:
+        """``on_progress``: as ``FaceEnhancer.enhance_batch``'s (faces restored so far, faces found)."""
         return [Result(r.official_files(self.tail, self.save_faces),
                        {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds})
-                for r in self.enhancer.enhance_batch(images)]
+                for r in self.enhancer.enhance_batch(images, on_progress=on_progress)]
 
 
 class InpaintingJob:

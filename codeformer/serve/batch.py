@@ -48,8 +48,15 @@ class _Watched:
 
     def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
         self._worker.checkpoint(self._batch_job)
-        results = self._job.process(images, inputs)
-        self._batch_job.faces += sum(int(r.info.get('faces', 0)) for r in results)
+        job = self._batch_job
+        job._count()  # the files before this group are in ``done``, and nothing of this group yet
+        before = job.faces
+
+        def restored(done: int, found: int) -> None:  # faces, not only files, move the progress and the estimate
+            job.faces, job.part = before + done, len(images) * done / max(1, found)
+
+        results = self._job.process(images, inputs, on_progress=restored)
+        job.faces = before + sum(int(r.info.get('faces', 0)) for r in results)
         return results
 
 
@@ -93,7 +100,9 @@ class BatchJob(WorkerJob):
 
     def _count(self) -> None:
         records = self.log.records if self.log else []
-        self.done = sum(1 for r in records if r.status != 'not started')
+        done = sum(1 for r in records if r.status != 'not started')
+        if done != self.done:  # the group under way is finished: its share is in ``done`` now
+            self.done, self.part = done, 0.0
         self.errors = [self._public(r.error) for r in records if r.error]
 
     def status(self, position: int | None = None) -> dict:

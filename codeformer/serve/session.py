@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -106,14 +106,21 @@ class FaceCache:
     def __getattr__(self, name: str):
         return getattr(self._restorer, name)
 
-    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None) -> list[np.ndarray]:
-        """As ``FaceRestorer.restore_faces``; only the faces not in the cache go through the network."""
+    def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None,
+                      on_progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+        """As ``FaceRestorer.restore_faces``; only the faces not in the cache go through the network (the cached
+        ones count as restored at once for ``on_progress``)."""
         ws = self._restorer.weights_for(len(faces), w)
         keys = [(*_face_key(f), v) for f, v in zip(faces, ws)]
         missing = [i for i, k in enumerate(keys) if k not in self._faces]
+        cached = len(faces) - len(missing)
+        if on_progress is not None and not missing:
+            on_progress(len(faces), len(faces))
         if missing:
             t0 = time.perf_counter()
-            done = self._restorer.restore_faces([faces[i] for i in missing], w=[ws[i] for i in missing])
+            relay = None if on_progress is None else (lambda done, _: on_progress(cached + done, len(faces)))
+            done = self._restorer.restore_faces([faces[i] for i in missing], w=[ws[i] for i in missing],
+                                                on_progress=relay)
             self.network_seconds += time.perf_counter() - t0
             self.network_faces += len(missing)
             for i, face in zip(missing, done):

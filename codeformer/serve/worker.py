@@ -29,9 +29,10 @@ class WorkerJob:
     id: str
     kind: str  # 'batch' or 'video'
     name: str
-    progressed: float = 0.0  # when ``done`` last changed (set by ``__setattr__``)
+    progressed: float = 0.0  # when ``done`` or ``part`` last changed (set by ``__setattr__``)
     total: int = 0  # images or frames
     done: int = 0
+    part: float = 0.0  # of the items under way, the share done (in items): faces restored within a group of files
     faces: int = 0
     state: str = 'queued'  # queued, running, done, stopped, failed
     message: str = ''
@@ -42,28 +43,36 @@ class WorkerJob:
     client: str | None = None  # the browser tab that started it (its own job list), None for scripts
 
     def __setattr__(self, name: str, value) -> None:
-        if name == 'done' and value != getattr(self, 'done', None):
+        if name in ('done', 'part') and value != getattr(self, name, None):
             object.__setattr__(self, 'progressed', time.monotonic())
         object.__setattr__(self, name, value)
 
     def run(self, worker: Worker) -> None:  # pragma: no cover - each kind has its own
         raise NotImplementedError
 
+    @property
+    def progress(self) -> float:
+        """Items done, counting the faces already restored of those under way."""
+        return min(float(self.total or self.done), self.done + self.part)
+
     def seconds_left(self, now: float) -> float | None:
-        """The time per item so far, for the items left, less the time since the last one finished: it counts down
-        while a step runs instead of climbing as the average rate falls."""
-        if self.state != 'running' or not (self.started and self.done and self.total):
+        """The time per item so far, for the items left, less the time since the last progress: it counts down
+        while a step runs instead of climbing as the average rate falls. The first estimate comes with the first
+        faces restored, not the first group of files finished."""
+        progress = self.progress
+        if self.state != 'running' or not (self.started and progress > 0 and self.total):
             return None
         since = max(self.progressed, self.started)
-        per_item = (since - self.started) / self.done
-        return max(0.0, (self.total - self.done) * per_item - (now - since))
+        per_item = (since - self.started) / progress
+        return max(0.0, (self.total - progress) * per_item - (now - since))
 
     def status(self, position: int | None = None) -> dict:
         now = time.monotonic()
         elapsed = ((self.finished or now) - self.started) if self.started else 0.0
         left = self.seconds_left(now)
         return {'id': self.id, 'kind': self.kind, 'name': self.name, 'state': self.state, 'total': self.total,
-                'done': self.done, 'faces': self.faces, 'faces_per_s': round(self.faces / elapsed, 3) if elapsed else 0,
+                'done': self.done, 'progress': round(self.progress, 3), 'faces': self.faces,
+                'faces_per_s': round(self.faces / elapsed, 3) if elapsed else 0,
                 'seconds': round(elapsed, 2), 'seconds_left': None if left is None else round(left, 1),
                 'message': self.message, 'errors': list(self.errors), 'position': position,
                 'stopping': self.stop.is_set() and self.state in ('queued', 'running')}

@@ -136,7 +136,10 @@ def test_batch_page(browser, server, tmp_path):
     wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'done', 'the batch to finish')
     errors = [li.text for li in browser.find_elements('css selector', '#batch-errors li')]
     assert len(errors) == 1 and errors[0].startswith('broken.jpg: cannot decode image')
-    assert '1 done, 1 failed' in by_id(browser, 'batch-state').text
+    said = by_id(browser, 'batch-state').text
+    assert '1 done, 1 failed' in said and '2 of 2 files' in said
+    bar = by_id(browser, 'batch-progress')
+    assert float(bar.get_attribute('value')) == float(bar.get_attribute('max')) == 2
     zip_link = by_id(browser, 'batch-zip')
     assert zip_link.is_displayed() and by_id(browser, 'batch-report').is_displayed()
     with urllib.request.urlopen(zip_link.get_attribute('href')) as r, zipfile.ZipFile(io.BytesIO(r.read())) as z:

@@ -320,7 +320,8 @@ async function restore(timed = false) {
 function describeJob(j) {
   let text = `${j.kind} ${j.name}: ${j.state}`;
   if (j.state === 'queued' && j.position) text += ` (${j.position - 1} ahead)`;
-  if (j.total) text += `, ${j.done} of ${j.total}`;
+  const unit = j.kind === 'video' ? 'frame' : 'file';
+  if (j.total) text += `, ${j.done} of ${j.total} ${unit}${j.total === 1 ? '' : 's'}`;
   if (j.state === 'running') {
     text += `, ${j.faces} face${j.faces === 1 ? '' : 's'} (${j.faces_per_s.toFixed(2)}/s)`;
     text += j.seconds_left !== null ? `, about ${Math.ceil(j.seconds_left)} s left` : ', estimating the time left';
@@ -457,7 +458,7 @@ async function startBatch() {
 
 function showProgress(prefix, j) {  // the progress bar and state line of the batch or video tab
   $(`${prefix}-progress`).max = Math.max(1, j.total);
-  $(`${prefix}-progress`).value = j.done;
+  $(`${prefix}-progress`).value = j.progress;  // faces restored of the files under way count too
   $(`${prefix}-state`).textContent = describeJob(j);
   $(`${prefix}-state`).dataset.state = j.state;
   const finished = j.state !== 'queued' && j.state !== 'running';
