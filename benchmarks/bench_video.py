@@ -65,7 +65,8 @@ def run(clip: Path, out: Path, args) -> dict:
     report = out / f'{clip.stem}.json'
     cmd = [sys.executable, str(ROOT / 'inference_codeformer.py'), '-i', str(clip), '-o', str(out), '-q',
            '--model_path', str(args.model_path), '--detection_model', args.detection_model, '--device', args.device,
-           '-s', str(args.upscale), '--report', str(report), *([] if args.parse else ['--no_parse'])]
+           '-s', str(args.upscale), '--report', str(report), '--temporal', args.temporal,
+           *([] if args.parse else ['--no_parse'])]
     env = {**os.environ, 'PYTHONPATH': str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--detection_model', default='mtcnn')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--parse', action='store_true', help='paste with ParseNet masks (needs its weights)')
+    parser.add_argument('--temporal', choices=('on', 'off'), default='on', help="the video loop's temporal mode")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix='bench_video_') as tmp:
         tmp = Path(tmp)
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(run(clip, tmp / 'out', args))
         out_px = (args.size * args.upscale) ** 2 * 3
         print(f'{args.size}x{args.size} frames, upscale {args.upscale}, detector {args.detection_model}, '
+              f'--temporal {args.temporal}, '
               f'torch threads {os.environ.get("OMP_NUM_THREADS", "default")}, {os.cpu_count()} CPUs')
         print(f'{"frames":>7} {"seconds":>8} {"fps":>7} {"peak MB":>8} {"vs first":>9} {"all frames MB":>14}')
         base = rows[0]['peak_mb']

@@ -20,9 +20,9 @@ from codeformer.alignment import (
     apply_affine,
     crop_face,
     eye_distance,
+    face_matrix,
     layout_of,
     scale_map,
-    similarity_transform,
 )
 from codeformer.errors import InvalidOption
 from codeformer.gray import gray_face, looks_gray
@@ -206,7 +206,7 @@ class FaceEnhancer:
             else:
                 found = [moved(face, scale_map(f)) for face in faces[idx]] if f != 1 else list(faces[idx])
             t1 = time.perf_counter()
-            matrices = [similarity_transform(face.landmarks, FACE_SIZE, layout_of(face)) for face in found]
+            matrices = [face_matrix(face, FACE_SIZE) for face in found]
             img_crops = [crop_face(work, m, FACE_SIZE) for m in matrices]
             t2 = time.perf_counter()
             prepared.append(_Prepared(img, bgr, alpha, work, f, found, matrices, len(crops),

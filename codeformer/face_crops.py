@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codeformer.alignment import crop_face, eye_distance, layout_of, similarity_transform
+from codeformer.alignment import crop_face, eye_distance, face_matrix, layout_of
 from codeformer.utils.image_io import as_uint8, split_channels
 
 
@@ -25,7 +25,7 @@ def crop_faces(img: np.ndarray, detector, size: int = 512, only_largest: bool = 
         faces = [max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))]
     out = []
     for face in faces:
-        matrix = similarity_transform(face.landmarks, size, layout_of(face))
+        matrix = face_matrix(face, size)
         out.append((crop_face(bgr, matrix, size), matrix, face))
     return out
 

@@ -42,7 +42,7 @@ class TemporalSettings:
         jumped to another face). Noise, compression and the moving, turning clip stayed at or below 0.041.
     """
     alpha: float = 0.9
-    margin: float = 1.0
+    margin: float = 1.5
     cut: float = 0.12
     crop_change: float = 0.45
 

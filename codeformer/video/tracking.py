@@ -30,6 +30,7 @@ class TrackedFace:
     landmarks: np.ndarray
     track_id: int = 0
     layout: str = RETINAFACE_5.name
+    robust_fit: bool = True  # False for smoothed landmarks: aligned by least squares (``alignment.face_matrix``)
 
 
 @dataclass
@@ -193,7 +194,7 @@ class FaceTracker:
                 near = min(track.scores, key=lambda j: abs(j - index))
                 score = track.scores[near]
             faces.append(TrackedFace(values[10:].copy(), score, values[:10].reshape(5, 2).copy(), track.id,
-                                     track.layout))
+                                     track.layout, robust_fit=not self.smooth))
         faces.sort(key=lambda f: -f.score)
         return index, faces
 
