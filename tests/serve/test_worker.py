@@ -54,7 +54,11 @@ def test_a_group_of_files_under_way_counts_its_faces_and_gives_an_estimate(tmp_p
     batch = Batch('b' * 16, tmp_path, [tmp_path / 'a.png', tmp_path / 'b.png', tmp_path / 'c.png', tmp_path / 'd.png'])
     job = BatchJob('0123456789abcdef', batch, settings=None, models=None, batch_size=2, max_pixels=None)
     job.state = 'running'
-    _Watched(Job(), job, Worker()).process([None, None], [])
+    worker = Worker()
+    try:
+        _Watched(Job(), job, worker).process([None, None], [])
+    finally:
+        worker.close()
     half = seen['half']
     assert half['done'] == 0 and half['progress'] == 1.0 and half['faces'] == 2
     assert half['seconds_left'] is not None and 17 <= half['seconds_left'] <= 18  # 6 s an item so far, 3 to go
