@@ -94,7 +94,10 @@ class FaceEnhancer:
         detection_model: a name from ``codeformer.detection.DETECTORS``, or an object with ``detect(bgr)``.
         use_parse: paste with a face-parsing mask (ParseNet) instead of a feathered square.
         bg_upsampler: None or 'realesrgan' (or an object with ``enhance(img, outscale)``).
-        face_upsample: also upsample the restored faces with the background upsampler before pasting.
+        face_upsample: upsample the restored faces before pasting them: with the background upsampler, or without one
+            with ``face_upsampler``, as the official script does.
+        face_upsampler: what upsamples the faces when there is no background upsampler: 'realesrgan' or an object
+            with ``enhance(img, outscale)``.
         only_center_face: keep only the face nearest the image centre.
         min_eye_distance: ignore detections whose eyes are closer than this (pixels in the input).
         draw_box: outline each pasted face in the final image.
@@ -106,6 +109,7 @@ class FaceEnhancer:
     def __init__(self, restorer: FaceRestorer | None = None, upscale: int = 2,
                  detection_model: str | object = 'retinaface_resnet50', use_parse: bool = True,
                  bg_upsampler: str | object | None = None, face_upsample: bool = False,
+                 face_upsampler: str | object | None = 'realesrgan',
                  only_center_face: bool = False, min_eye_distance: float = 5.0, draw_box: bool = False,
                  bg_tile: int = 400, keep_gray: bool = True, progress: bool = True, parser: object | None = None,
                  refinements: Refinements = Refinements(), **restorer_kwargs):
@@ -125,6 +129,7 @@ class FaceEnhancer:
         self._detector = detection_model
         self._parser = parser
         self._bg = bg_upsampler
+        self._face_up = face_upsampler
 
     # -- lazily built helpers ---------------------------------------------------------------------
     @property
@@ -145,14 +150,31 @@ class FaceEnhancer:
     @property
     def bg_upsampler(self):
         if isinstance(self._bg, str):
-            if self._bg != 'realesrgan':
-                raise InvalidOption('unknown background upsampler (choose realesrgan)', 'bg_upsampler', self._bg)
-            from codeformer.background import RealESRGANUpsampler
-            device = self.restorer.device
-            half = device.type == 'cuda' and self.restorer.dtype != torch.float32  # realesrgan knows fp16 only
-            self._bg = RealESRGANUpsampler(device, half=half, tile=self.bg_tile,
-                                           progress=self.progress)
+            self._bg = self._upsampler(self._bg, 'bg_upsampler')
         return self._bg
+
+    @property
+    def face_upsampler(self):
+        """What upsamples the restored faces (None unless ``face_upsample``): the background's upsampler, else one of
+        their own, as the official script sets them up."""
+        if not self.face_upsample:
+            return None
+        if self.bg_upsampler is not None:
+            return self.bg_upsampler
+        if self._face_up is None:
+            raise InvalidOption('face_upsample needs an upsampler: give bg_upsampler or face_upsampler',
+                                'face_upsampler', None)
+        if isinstance(self._face_up, str):
+            self._face_up = self._upsampler(self._face_up, 'face_upsampler')
+        return self._face_up
+
+    def _upsampler(self, name: str, argument: str):
+        if name != 'realesrgan':
+            raise InvalidOption('unknown upsampler (choose realesrgan)', argument, name)
+        from codeformer.background import RealESRGANUpsampler
+        device = self.restorer.device
+        half = device.type == 'cuda' and self.restorer.dtype != torch.float32  # as the official: fp16 on a GPU
+        return RealESRGANUpsampler(device, half=half, tile=self.bg_tile, progress=self.progress)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the restored image for a whole photo of ``height`` x ``width``."""
@@ -161,7 +183,7 @@ class FaceEnhancer:
 
     def load(self) -> FaceEnhancer:
         """Build every helper now (so missing weights show before a batch starts)."""
-        _ = self.detector, self.parser, self.bg_upsampler
+        _ = self.detector, self.parser, self.bg_upsampler, self.face_upsampler
         return self
 
     # -- the work ---------------------------------------------------------------------------------
@@ -280,14 +302,18 @@ class FaceEnhancer:
         else:
             canvas = work.copy()
         secs['background'] = time.perf_counter() - t0
+        faces = restored
+        if self.face_upsampler is not None:
+            t0 = time.perf_counter()
+            faces = [self.face_upsampler.enhance(as_dtype(face, work.dtype), outscale=s) for face in restored]
+            secs['face_upsample'] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        to_parse = [as_dtype(face, work.dtype) for face in restored]
-        masks = self.parser.masks(to_parse) if (self.use_parse and restored) else [None] * len(restored)
+        # the official parses the face it pastes (upsampled ones resized back to 512)
+        to_parse = [as_dtype(face, work.dtype) for face in faces]
+        masks = self.parser.masks(to_parse) if (self.use_parse and faces) else [None] * len(faces)
         secs['parse'] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for face, mask, matrix in zip(restored, masks, matrices):
-            if self.face_upsample and self.bg_upsampler is not None:
-                face = self.bg_upsampler.enhance(as_dtype(face, work.dtype), outscale=s)
+        for face, mask, matrix in zip(faces, masks, matrices):
             k = face.shape[0] / FACE_SIZE  # restored faces may be upsampled, or come from a smaller network
             to_canvas = face_to_canvas(matrix, s, k, centred=self.refinements.centred_paste)
             paste_face(canvas, face, to_canvas, mask, erode_px=2 * s, round_result=self.refinements.round_result,

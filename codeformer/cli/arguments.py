@@ -130,7 +130,8 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
     parser.add_argument('--bg_upsampler', default=None, choices=['realesrgan'],
                         help='upsample the background with Real-ESRGAN (slow on the CPU)')
     parser.add_argument('--face_upsample', action='store_true',
-                        help='also upsample the restored faces with the background upsampler')
+                        help='upsample the restored faces with Real-ESRGAN before pasting them (the background '
+                             'upsampler\'s, or one of their own without --bg_upsampler)')
     parser.add_argument('--bg_tile', type=non_negative_int, default=400,
                         help='tile size for the background upsampler, 0 for none (default: 400)')
     add_video_options(parser)

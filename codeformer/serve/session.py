@@ -214,9 +214,11 @@ class Models:
         """The ``FaceEnhancer`` for ``s`` (``cached``: on the restorer that remembers faces, for the photo page)."""
         key = (s.upscale, s.detector, s.parse, s.bg_upsampler, s.face_upsample, cached)
         if key not in self._enhancers:
+            # one Real-ESRGAN for the background and the faces, as the official script shares one
+            upsampler = self._helpers.bg_upsampler if (s.bg_upsampler or s.face_upsample) else None
             self._enhancers[key] = FaceEnhancer(
                 self.cache if cached else self.restorer, upscale=s.upscale, detection_model=self.detector(s.detector),
                 use_parse=s.parse, parser=self._parser(s.parse, cached),
-                bg_upsampler=self._helpers.bg_upsampler if s.bg_upsampler else None, face_upsample=s.face_upsample,
-                min_eye_distance=self.min_eye_distance, progress=False)
+                bg_upsampler=upsampler if s.bg_upsampler else None, face_upsample=s.face_upsample,
+                face_upsampler=upsampler, min_eye_distance=self.min_eye_distance, progress=False)
         return self._enhancers[key]

@@ -215,3 +215,78 @@ def test_precision_option(tmp_path, checkpoint):
     assert 0 < diff.mean() < 8
     proc = run_script('inference_codeformer.py', '--has_aligned', '-i', str(tmp_path / 'in'), '--precision', 'fp8')
     assert proc.returncode == 2 and 'fp8' in proc.stderr
+
+
+@pytest.mark.slow  # the full-size network, three runs of the script
+def test_w_0_half_and_1_give_the_official_networks_faces(tmp_path):
+    """``-w 0`` is w 0 (it once fell back to the default 0.5): the golden input, written as a 16-bit PNG so that the
+    file holds it to 1/65535, gives the official network's recorded output at each w, and not the other w's."""
+    import torch
+
+    from codeformer.archs import CodeFormer
+    from tests.support.golden import golden_input, golden_weights, recorded
+
+    net = CodeFormer()
+    checkpoint = tmp_path / 'golden.pth'
+    torch.save({'params_ema': golden_weights(net)}, checkpoint)
+    del net
+    rgb = (golden_input()[0].permute(1, 2, 0).numpy() + 1) / 2
+    write_image(tmp_path / 'in' / 'golden.png', np.round(rgb[:, :, ::-1] * 65535).astype(np.uint16))
+
+    def official(w: str) -> np.ndarray:  # the recording (every 4th pixel, RGB in [-1, 1]) in 8-bit BGR levels
+        out = np.clip(recorded(f'restoration_w{w}_adain1_out')[0], -1, 1)
+        return ((out + 1) / 2 * 255).transpose(1, 2, 0)[:, :, ::-1]
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / np.mean((a - b) ** 2)))
+
+    for w in ('0', '0.5', '1'):
+        proc = run_script('inference_codeformer.py', '-w', w, '--has_aligned', '-i', str(tmp_path / 'in'), '-o',
+                          str(tmp_path / w), '--model_path', str(checkpoint), '--device', 'cpu', '--precision',
+                          'fp32', '-q')
+        assert proc.returncode == 0, proc.stderr
+        face = read_image(tmp_path / w / 'restored_faces' / 'golden.png')
+        assert face.dtype == np.uint16
+        ours = face[::4, ::4].astype(np.float64) / 257
+        assert psnr(ours, official(w)) >= 60, w
+        for other in {'0', '0.5', '1'} - {w}:
+            assert psnr(ours, official(other)) < 40, (w, other)
+
+
+def test_face_upsample_alone_without_real_esrgan_weights_stops_before_any_work(tmp_path, checkpoint):
+    """``--face_upsample`` without ``--bg_upsampler`` needs Real-ESRGAN (it once did nothing, silently): without its
+    weights, one line that names the file, exit code 2, nothing written."""
+    from skimage import data
+    write_image(tmp_path / 'in' / 'photo.png', np.ascontiguousarray(data.astronaut()[:, :, ::-1]))
+    proc = run_script('inference_codeformer.py', '-i', 'in', '-o', 'out', '--face_upsample', '--model_path',
+                      str(checkpoint), '--detection_model', 'mtcnn', '--no_parse', '-q', cwd=tmp_path,
+                      env={'CODEFORMER_WEIGHTS_DIR': str(tmp_path / 'weights')})
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'RealESRGAN_x2plus.pth' in errors[0], proc.stderr
+    assert not (tmp_path / 'out').exists() or not any((tmp_path / 'out').rglob('*.png'))
+
+
+@pytest.mark.slow  # the full-size Real-ESRGAN network on a face, two runs of the script
+def test_face_upsample_alone_upsamples_the_faces_with_real_esrgan(tmp_path, checkpoint):
+    """As the official script: Real-ESRGAN of its own for the faces; the background stays the bilinear resize."""
+    from skimage import data
+
+    from tests.support.nets import realesrgan_weights
+    realesrgan_weights(tmp_path / 'weights')
+    write_image(tmp_path / 'in' / 'photo.png', np.ascontiguousarray(data.astronaut()[:, :, ::-1]))
+    finals = {}
+    for name, flags in (('plain', []), ('faces', ['--face_upsample'])):
+        proc = run_script('inference_codeformer.py', '-i', 'in', '-o', name, *flags, '--model_path', str(checkpoint),
+                          '--detection_model', 'mtcnn', '--no_parse', '--report', f'{name}.json', '-q', cwd=tmp_path,
+                          env={'CODEFORMER_WEIGHTS_DIR': str(tmp_path / 'weights')})
+        assert proc.returncode == 0, proc.stderr
+        finals[name] = read_image(tmp_path / name / 'final_results' / 'photo.png').astype(int)
+    import json
+    record = json.loads((tmp_path / 'faces.json').read_text())[0]
+    assert 'face_upsample' in record['info']['seconds']
+    face = record['info']['detections'][0]['box']  # in input pixels; the output is x2
+    x0, y0, x1, y1 = (round(2 * v) for v in face)
+    inside = np.abs(finals['faces'][y0:y1, x0:x1] - finals['plain'][y0:y1, x0:x1]).mean()
+    assert inside > 5, inside
+    assert np.array_equal(finals['faces'][900:], finals['plain'][900:])  # far from the face: the same background

@@ -95,3 +95,34 @@ class GivenLabels:
 
     def masks(self, faces: list[np.ndarray]) -> list[np.ndarray]:
         return [self.mask for _ in faces]
+
+
+# Cases recorded from the official helper pasting with upsamplers (a background and/or faces upsampled), each on top
+# of one of the cases above (``base``): its landmarks, restored faces and label map. The recording's README is the
+# ``source`` line of the file.
+UPSAMPLED = json.loads((DATA / 'upsampled_cases.json').read_text())['cases']
+
+
+class CubicX2:
+    """The recordings' stand-in for Real-ESRGAN, with its ``enhance(img, outscale)``: x2 bicubic, then Lanczos to
+    ``outscale`` (as ``RealESRGANer`` resizes its x2 output)."""
+
+    def __init__(self):
+        self.calls = []  # the shape of every image it was given
+
+    def enhance(self, img: np.ndarray, outscale: float = 2) -> np.ndarray:
+        self.calls.append(img.shape)
+        h, w = img.shape[:2]
+        out = cv2.resize(img, (w * 2, h * 2), interpolation=cv2.INTER_CUBIC)
+        if outscale != 2:
+            out = cv2.resize(out, (int(w * outscale), int(h * outscale)), interpolation=cv2.INTER_LANCZOS4)
+        return out
+
+
+def upsampled_samples(case: dict, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ours, official) over the stored face regions and the strided whole frame of an ``UPSAMPLED`` case."""
+    ours, theirs = final_samples(case, final)
+    step = case['whole']['stride']
+    whole = read(case['whole']['file']).astype(np.float64).ravel()
+    return (np.concatenate([ours, final[::step, ::step].astype(np.float64).ravel()]),
+            np.concatenate([theirs, whole]))

@@ -328,3 +328,20 @@ def test_smoothing_steadies_the_faces_the_video_loop_aligns(tmp_path, one_thread
         track = np.stack(aligned_on)
         jitter[smooth] = float(np.abs(track[2:] - 2 * track[1:-1] + track[:-2]).mean())
     assert jitter[False] > 5 * jitter[True], jitter
+
+
+def test_face_upsample_upsamples_every_face_of_every_frame(tmp_path, one_thread):
+    """``face_upsample`` in a video, with no background upsampler: each restored face of each frame goes through the
+    face upsampler before it is pasted, as in a photo."""
+    from tests.support.pipeline_golden import CubicX2
+
+    clip = make_clip(tmp_path / 'clip.mp4', frames=6, audio=None)
+    restorer = FaceRestorer(net=small_codeformer(), device='cpu')
+    for on in (False, True):
+        upsampler = CubicX2()
+        enhancer = FaceEnhancer(restorer, upscale=2, detection_model='mtcnn', use_parse=False, face_upsample=on,
+                                face_upsampler=upsampler, progress=False)
+        info = restore_video(clip, tmp_path / f'{on}.mp4', enhancer, VideoOptions(), name='clip', quiet=True)
+        assert info['frames_written'] == 6 and info['faces'] == 6
+        size = restorer.size  # the small network's faces
+        assert upsampler.calls == ([(size, size, 3)] * 6 if on else [])
