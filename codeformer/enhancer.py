@@ -115,7 +115,7 @@ class FaceEnhancer:
                  refinements: Refinements = Refinements(), **restorer_kwargs):
         if int(upscale) != upscale or upscale < 1:
             raise InvalidOption('must be a whole number >= 1', 'upscale', upscale)
-        self.restorer = restorer or FaceRestorer(progress=progress, **restorer_kwargs)
+        self.restorer = restorer if restorer is not None else FaceRestorer(progress=progress, **restorer_kwargs)
         self.upscale = int(upscale)
         self.use_parse = use_parse
         self.only_center_face = only_center_face

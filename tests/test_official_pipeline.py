@@ -161,6 +161,4 @@ def test_upsampled_background_and_faces_are_the_officials(case):
     official, _ = run_upsampled(case, OFFICIAL)
     ours, theirs = upsampled_samples(case, official)
     diff = np.abs(ours - theirs)
-    # gray faces: the official upsamples the float face, ours the face rounded to 8 bits first
-    worst = 8 if base['is_gray'] else 1
-    assert diff.max() <= worst and diff.mean() < 0.05, (case['name'], diff.max(), diff.mean())
+    assert diff.max() <= 1 and diff.mean() < 0.05, (case["name"], diff.max(), diff.mean())
