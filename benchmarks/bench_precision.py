@@ -9,9 +9,11 @@ positions that pick the same code, the largest and mean output difference (outpu
 final photo (whole pipeline, upscale 2, paste with the feathered square: ParseNet's weights cannot be had here),
 and the time per face, with its ratio to float32 measured in the same run.
 
-Precisions: fp32, bf16 and fp16 follow the policy (convolutions in that dtype; the transformer, logits and codebook
-in float32); ``bf16-all`` puts the whole network in bfloat16, for comparison. Targets printed beside the figures:
-codes >= 99 % equal, final photo >= 40 dB, CPU bf16 time <= 0.55x float32.
+Precisions (``codeformer.runtime.precision_policy``): bf16-split and fp16-split choose the codes in float32 (encoder,
+transformer, logits, codebook) and decode in half precision ('auto' on CUDA and on CPUs with native bf16); bf16 and
+fp16 run every convolution in that dtype (the transformer, logits and codebook in float32); ``bf16-all`` puts the
+whole network in bfloat16, for comparison. Targets printed beside the figures: codes >= 99 % equal, final photo
+>= 40 dB, CPU bf16 time <= 0.55x float32.
 """
 from __future__ import annotations
 
@@ -166,10 +168,10 @@ def measure(precisions: list[str], device: torch.device, repeats: int = 3, w: fl
 
 
 def print_table(rows: list[Parity], device: torch.device) -> None:
-    print(f'{"precision":<10}{"codes equal":>13}{"max |d|":>10}{"mean |d|":>10}{"photo PSNR":>12}{"s/face":>9}'
+    print(f'{"precision":<12}{"codes equal":>13}{"max |d|":>10}{"mean |d|":>10}{"photo PSNR":>12}{"s/face":>9}'
           f'{"vs fp32":>9}')
     for r in rows:
-        print(f'{r.precision:<10}{100 * r.codes_equal:>12.2f}%{r.max_diff:>10.3f}{r.mean_diff:>10.4f}'
+        print(f'{r.precision:<12}{100 * r.codes_equal:>12.2f}%{r.max_diff:>10.3f}{r.mean_diff:>10.4f}'
               f'{r.photo_psnr:>10.1f}dB{r.seconds_per_face:>9.2f}{r.ratio:>8.2f}x')
     print(f'targets: codes >= {100 * TARGET_CODES:.0f} %, photo >= {TARGET_PSNR:.0f} dB'
           + (f', CPU bf16 <= {TARGET_CPU_BF16}x fp32' if device.type == 'cpu' else ''))
@@ -178,7 +180,7 @@ def print_table(rows: list[Parity], device: torch.device) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--precisions', nargs='+', default=['fp32', 'bf16', 'bf16-all'])
+    parser.add_argument('--precisions', nargs='+', default=['fp32', 'bf16-split', 'bf16', 'bf16-all'])
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=None)
     args = parser.parse_args(argv)

@@ -3,8 +3,9 @@
     python benchmarks/gpu_check.py                 # on the GPU machine, from the source tree
     python benchmarks/gpu_check.py --device cpu --quick   # the same logic on a CPU, small network (the tests run this)
 
-Prints the device and versions; faces per second for CodeFormer at batch 1, 8 and 32 in fp32, bf16 and fp16 (the
-policy: convolutions in that dtype, transformer/logits/codebook in float32); peak GPU memory per precision; the
+Prints the device and versions; faces per second for CodeFormer at batch 1, 8 and 32 in fp32, bf16-split and
+fp16-split (codes chosen in float32, the decoder in half precision: 'auto' on a GPU), bf16 and fp16 (every
+convolution in that dtype; transformer/logits/codebook in float32 always); peak GPU memory per precision; the
 parity figures of ``bench_precision.py`` for each half precision (codes equal to fp32, output differences, final
 photo PSNR); frames per second for whole photos and for 1080p frames with one face through ``FaceEnhancer``; whether
 the stage-II smoke training finishes under ``torchrun --nproc_per_node=1 ... --launcher pytorch`` over NCCL (CUDA
@@ -43,7 +44,7 @@ from benchmarks.bench_precision import (  # noqa: E402
     print_table,
     restorer_for,
 )
-from codeformer.runtime import inference_dtype  # noqa: E402
+from codeformer.runtime import precision_policy  # noqa: E402
 
 
 def faces_per_second(base, precision: str, device: torch.device, batch: int, size: int, rounds: int) -> tuple[
@@ -140,18 +141,19 @@ def main(argv: list[str] | None = None) -> int:
           f'{torch.backends.cudnn.version() if device.type == "cuda" else None}')
     base = golden_network(small=args.quick)
     size = int(base.resolution)
-    precisions = ['fp32', 'bf16', 'fp16'] if device.type == 'cuda' else ['fp32', 'bf16']
+    precisions = (['fp32', 'bf16-split', 'fp16-split', 'bf16', 'fp16'] if device.type == 'cuda'
+                  else ['fp32', 'bf16-split', 'bf16'])
     if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
-        precisions.remove('bf16')
+        precisions = [p for p in precisions if not p.startswith('bf16')]
     batches = (1, 2) if args.quick else (1, 8, 32)
     print('\nCodeFormer faces/s (peak GiB):')
-    print(f'{"precision":<10}' + ''.join(f'{f"batch {b}":>20}' for b in batches))
+    print(f'{"precision":<12}' + ''.join(f'{f"batch {b}":>20}' for b in batches))
     for precision in precisions:
         cells = []
         for batch in batches:
             rate, peak = faces_per_second(base, precision, device, batch, size, rounds=1 if args.quick else 5)
             cells.append(f'{rate:9.2f} ({peak:5.2f})')
-        print(f'{precision:<10}' + ''.join(f'{c:>20}' for c in cells))
+        print(f'{precision:<12}' + ''.join(f'{c:>20}' for c in cells))
     print('\nparity against fp32:')
     rows = measure(precisions, device, repeats=1 if args.quick else 5, small=args.quick)
     print_table(rows, device)
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print('\nstage-II smoke training with torchrun over NCCL: skipped on the CPU '
               '(tests/test_train_distributed.py trains with 2 processes over gloo)')
-    default = {torch.float32: 'fp32', torch.bfloat16: 'bf16', torch.float16: 'fp16'}[inference_dtype(device)]
+    default = precision_policy(device).name
     row = next(r for r in rows if r.precision == default)
     ok = row.codes_equal >= args.require_codes and row.photo_psnr >= args.require_psnr
     print(f'\ndefault precision here: {default}; parity {"passes" if ok else "FAILS"} (codes '

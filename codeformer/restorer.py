@@ -18,7 +18,7 @@ import torch
 from codeformer.archs.codeformer_arch import CodeFormer
 from codeformer.errors import InvalidOption
 from codeformer.notices import logger
-from codeformer.runtime import auto_batch_size, inference_dtype, prepare_for_inference, select_device
+from codeformer.runtime import auto_batch_size, precision_policy, prepare_for_inference, select_device
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
 from codeformer.utils.image_io import max_value
 
@@ -99,8 +99,9 @@ class FaceRestorer:
         model_path: a checkpoint to use instead of the released one.
         device: 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.
         fp32: the same as ``precision='fp32'``.
-        precision: 'auto', 'fp32', 'bf16' or 'fp16' (``runtime.inference_dtype``: the convolutions' dtype; the
-            transformer, logits and codebook stay in float32).
+        precision: one of ``runtime.PRECISIONS`` (``runtime.precision_policy``: 'auto' chooses the codes in float32
+            and decodes in half precision where that is native; 'bf16'/'fp16' run every convolution in it; the
+            transformer, logits and codebook stay in float32 always).
         batch_size: faces per network call (None: ``runtime.auto_batch_size``).
         net: an already built network (skips loading; for embedding and tests).
         backend: 'pytorch', or 'onnxruntime' to run an ONNX export of the network (``onnx_path``; by default the
@@ -123,7 +124,8 @@ class FaceRestorer:
         self.backend = backend
         self.device = select_device(device)
         self.precision = 'fp32' if fp32 else precision
-        self.dtype = inference_dtype(self.device, self.precision) if backend == 'pytorch' else torch.float32
+        self.policy = precision_policy(self.device, self.precision if backend == 'pytorch' else 'fp32')
+        self.dtype = self.policy.dtype  # of what runs after the codes are chosen (the decoder; ParseNet follows)
         self.batch_size = max(1, int(batch_size or auto_batch_size(self.device, self.dtype)))
         weight_file = None
         if net is None and (backend == 'pytorch' or onnx_path is None or not Path(onnx_path).is_file()):
@@ -133,7 +135,7 @@ class FaceRestorer:
         if backend == 'onnxruntime':
             self.net = self._onnx(net, weight_file, onnx_path, progress)
         else:
-            self.net = prepare_for_inference(net, self.device, self.dtype)
+            self.net = prepare_for_inference(net, self.device, self.dtype, self.policy.fp32_parts)
         self.size = int(self.net.resolution)
 
     def _onnx(self, net: CodeFormer | None, weight_file: Path | None, onnx_path: str | os.PathLike | None,

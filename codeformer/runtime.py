@@ -1,25 +1,58 @@
 """Where and in which precision networks run: device choice, dtype policy, inference preparation."""
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from codeformer.errors import InvalidOption
+from codeformer.notices import logger
+from codeformer.precisions import PRECISIONS
 
 
 class DeviceUnavailable(InvalidOption, RuntimeError):
     """The device asked for is not present on this machine."""
 
 
-def select_device(name: str = 'auto') -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then the CPU; an explicit name must exist."""
+NVIDIA_DEVICE_FILES = ('/dev/nvidia0', '/proc/driver/nvidia/version')
+_told_gpu_unused = False
+
+
+def nvidia_gpu_present(files: tuple[str, ...] = NVIDIA_DEVICE_FILES) -> bool:
+    """Whether this machine has an NVIDIA GPU with its driver, whatever PyTorch was built for: the driver's device
+    or version file, or ``nvidia-smi`` on the PATH."""
+    import shutil
+    return any(os.path.exists(f) for f in files) or shutil.which('nvidia-smi') is not None
+
+
+def cuda_build_missing_notice() -> str:
+    """What to say when an NVIDIA GPU is here and this PyTorch cannot use it."""
+    build = torch.__version__.split('+')[-1] if '+' in torch.__version__ else 'a build'
+    return (f'an NVIDIA GPU is here, but this PyTorch ({torch.__version__}) was built without CUDA ({build}), so '
+            'everything runs on the CPU; for the GPU: pip install --force-reinstall torch torchvision --index-url '
+            'https://download.pytorch.org/whl/cu130 (pytorch.org lists the build for your driver)')
+
+
+def select_device(name: str = 'auto', gpu_present: Callable[[], bool] = nvidia_gpu_present) -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU; an explicit name must exist. An NVIDIA GPU that a CPU-only
+    PyTorch cannot use is said once (a warning on the ``codeformer`` logger), never passed over in silence."""
+    global _told_gpu_unused
     name = (name or 'auto').lower()
     has_mps = bool(getattr(torch.backends, 'mps', None)) and torch.backends.mps.is_available()
     if name == 'auto':
         if torch.cuda.is_available():
             return torch.device('cuda')
+        if not _told_gpu_unused and gpu_present():
+            logger.warning(cuda_build_missing_notice())
+            _told_gpu_unused = True
         return torch.device('mps') if has_mps else torch.device('cpu')
     if name.startswith('cuda') and not torch.cuda.is_available():
+        if gpu_present():
+            raise DeviceUnavailable(cuda_build_missing_notice().replace(', so everything runs on the CPU', ''),
+                                    'device', name)
         raise DeviceUnavailable('CUDA is not available on this machine', 'device', name)
     if name == 'mps' and not has_mps:
         raise DeviceUnavailable('Apple MPS is not available on this machine', 'device', name)
@@ -29,8 +62,22 @@ def select_device(name: str = 'auto') -> torch.device:
         raise DeviceUnavailable(str(exc), 'device', name) from exc
 
 
-PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 _DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the networks run: ``dtype`` for the convolutions, and whether the parts that choose CodeFormer's codes
+    (its encoder; the transformer, logits and codebook always) stay in float32 (``split``), so that only what comes
+    after the codes (decoder, fusion, ParseNet) runs in ``dtype``."""
+    name: str
+    dtype: torch.dtype
+    split: bool
+
+    @property
+    def fp32_parts(self) -> tuple[str, ...]:
+        """CodeFormer's parts kept in float32 besides its ``FP32_PARTS``."""
+        return ('encoder',) if self.split and self.dtype != torch.float32 else ()
 
 
 def cpu_has_native_bf16() -> bool:
@@ -47,14 +94,16 @@ def cpu_has_native_bf16() -> bool:
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
 
-def inference_dtype(device: torch.device, precision: str | bool = 'auto',
-                    bf16_supported: bool | None = None) -> torch.dtype:
-    """The dtype of the convolutional networks for ``precision`` (``PRECISIONS``; True means 'fp32', as ``--fp32``).
+def precision_policy(device: torch.device, precision: str | bool = 'auto', bf16_supported: bool | None = None,
+                     cpu_bf16: bool | None = None) -> Precision:
+    """The policy for ``precision`` (``PRECISIONS``; True means 'fp32', as ``--fp32``) on ``device``.
 
-    'auto': bfloat16 on CUDA where the GPU supports it natively (fp16 can overflow in the attention and GroupNorm
-    statistics of this network), float16 on other GPUs, float32 on the CPU and MPS. The transformer, the logits and
-    the codebook lookup run in float32 whatever is chosen (``CodeFormer.FP32_PARTS``): the choice of code is the step
-    that half precision would change.
+    'auto' is the split policy, codes chosen in float32 and the decoder in half precision, where half precision is
+    native: on CUDA (bfloat16, or float16 on GPUs without it; the float32 parts run as PyTorch runs them there, with
+    its default TF32 convolutions, as the official script does) and on CPUs with AVX512-BF16 or AMX (bfloat16).
+    Elsewhere (other CPUs, where bfloat16 is emulated and slower; Apple MPS) float32. The split keeps every code of
+    float32 (the code is the step half precision changes: an argmax over 1024 close logits); 'bf16' and 'fp16' put
+    the encoder in half precision too (faster, some codes change).
     """
     if precision is True:
         precision = 'fp32'
@@ -62,21 +111,32 @@ def inference_dtype(device: torch.device, precision: str | bool = 'auto',
         precision = 'auto'
     if precision not in PRECISIONS:
         raise InvalidOption(f'choose from {", ".join(PRECISIONS)}', 'precision', precision)
-    if precision != 'auto':
-        return _DTYPES[precision]
-    if device.type != 'cuda':
-        return torch.float32
-    if bf16_supported is None:
-        bf16_supported = torch.cuda.is_bf16_supported()
-    return torch.bfloat16 if bf16_supported else torch.float16
+    if precision == 'auto':
+        if device.type == 'cuda':
+            if bf16_supported is None:
+                bf16_supported = torch.cuda.is_bf16_supported()
+            precision = 'bf16-split' if bf16_supported else 'fp16-split'
+        elif device.type == 'cpu' and (cpu_has_native_bf16() if cpu_bf16 is None else cpu_bf16):
+            precision = 'bf16-split'
+        else:
+            precision = 'fp32'
+    split = precision.endswith('-split')
+    return Precision(precision, _DTYPES[precision.removesuffix('-split')], split)
+
+
+def inference_dtype(device: torch.device, precision: str | bool = 'auto', bf16_supported: bool | None = None,
+                    cpu_bf16: bool | None = None) -> torch.dtype:
+    """The dtype of the convolutions after the codes are chosen (``precision_policy``'s ``dtype``)."""
+    return precision_policy(device, precision, bf16_supported, cpu_bf16).dtype
 
 
 def prepare_for_inference(net: nn.Module, device: torch.device | str | None = None,
-                          dtype: torch.dtype = torch.float32) -> nn.Module:
+                          dtype: torch.dtype = torch.float32, fp32_parts: tuple[str, ...] = ()) -> nn.Module:
     """The network in eval mode, without gradients, on ``device`` in ``dtype``, in the memory format
     that runs its convolutions fastest there (channels-last on the CPU and CUDA).
 
-    Parts a network lists in ``FP32_PARTS`` (attribute names) stay in float32 (the precision policy).
+    Parts a network lists in ``FP32_PARTS`` (attribute names), and those in ``fp32_parts`` (``Precision.fp32_parts``),
+    stay in float32 (the precision policy). They are never cast down and back, which would round their weights.
 
     cuDNN's autotuning (``torch.backends.cudnn.benchmark``) is left off: it tunes again for every new input shape,
     and a folder of photos of many sizes (the detectors, the parsing and the paste run at each photo's size) paid
@@ -84,13 +144,17 @@ def prepare_for_inference(net: nn.Module, device: torch.device | str | None = No
     against 1.1 GiB (measured on an H200, torch 2.11, issue 18).
     """
     device = torch.device(device) if device is not None else next(net.parameters()).device
-    net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
-    for name in getattr(net, 'FP32_PARTS', ()):
-        part = getattr(net, name)
-        if isinstance(part, nn.Parameter):
-            part.data = part.data.float()
-        else:
-            part.float()
+    net = net.eval().requires_grad_(False).to(device=device)
+    keep = set(getattr(net, 'FP32_PARTS', ())) | set(fp32_parts)
+    if dtype != torch.float32 and not keep:
+        net = net.to(dtype)
+    elif dtype != torch.float32:
+        for name, child in net.named_children():
+            if name not in keep:
+                child.to(dtype)
+        for name, tensor in [*net.named_parameters(recurse=False), *net.named_buffers(recurse=False)]:
+            if name not in keep and tensor.is_floating_point():
+                tensor.data = tensor.data.to(dtype)
     if device.type in ('cpu', 'cuda'):
         net = net.to(memory_format=torch.channels_last)
     return net

@@ -4,7 +4,15 @@ import torch
 
 from codeformer.archs import CodeFormer
 from codeformer.errors import InvalidOption
-from codeformer.runtime import DeviceUnavailable, auto_batch_size, inference_dtype, prepare_for_inference, select_device
+from codeformer.runtime import (
+    DeviceUnavailable,
+    Precision,
+    auto_batch_size,
+    inference_dtype,
+    precision_policy,
+    prepare_for_inference,
+    select_device,
+)
 from tests.support.nets import small_codeformer
 
 
@@ -19,17 +27,37 @@ def test_devices_on_this_machine():
 
 
 def test_precision_policy():
-    cuda = torch.device('cuda')
-    assert inference_dtype(torch.device('cpu')) is torch.float32
-    assert inference_dtype(torch.device('mps')) is torch.float32
-    assert inference_dtype(cuda, bf16_supported=True) is torch.bfloat16
-    assert inference_dtype(cuda, bf16_supported=False) is torch.float16
-    assert inference_dtype(cuda, True, bf16_supported=True) is torch.float32  # --fp32
-    assert inference_dtype(cuda, 'fp32', bf16_supported=True) is torch.float32
-    assert inference_dtype(torch.device('cpu'), 'bf16') is torch.bfloat16  # asked for: given
+    cuda, cpu = torch.device('cuda'), torch.device('cpu')
+    assert precision_policy(cpu, cpu_bf16=False) == Precision('fp32', torch.float32, False)
+    assert precision_policy(cpu, cpu_bf16=True) == Precision('bf16-split', torch.bfloat16, True)
+    assert precision_policy(torch.device('mps')).dtype is torch.float32
+    assert precision_policy(cuda, bf16_supported=True) == Precision('bf16-split', torch.bfloat16, True)
+    assert precision_policy(cuda, bf16_supported=False) == Precision('fp16-split', torch.float16, True)
+    assert precision_policy(cuda, True, bf16_supported=True).dtype is torch.float32  # --fp32
+    assert precision_policy(cuda, 'fp32', bf16_supported=True).fp32_parts == ()
+    assert precision_policy(cpu, 'bf16', cpu_bf16=False) == Precision('bf16', torch.bfloat16, False)  # asked for
+    assert precision_policy(cpu, 'bf16').fp32_parts == () and precision_policy(cpu, 'bf16-split').fp32_parts == (
+        'encoder',)
     assert inference_dtype(cuda, 'fp16', bf16_supported=True) is torch.float16
-    with pytest.raises(InvalidOption, match="precision='fp8': choose from auto, fp32, bf16, fp16"):
-        inference_dtype(cuda, 'fp8')
+    with pytest.raises(InvalidOption, match="precision='fp8': choose from auto, fp32, bf16-split, fp16-split, bf16"):
+        precision_policy(cuda, 'fp8')
+
+
+def test_the_split_policy_picks_every_code_of_float32_and_decodes_them_in_half_precision():
+    """The encoder, transformer, logits and codebook in float32: the same codes as float32, exactly; the decoder and
+    the fusion in bfloat16."""
+    policy = precision_policy(torch.device('cpu'), 'bf16-split')
+    net = prepare_for_inference(small_codeformer(), 'cpu', policy.dtype, policy.fp32_parts)
+    assert {p.dtype for p in net.encoder.parameters()} == {torch.float32}
+    for part in (net.generator, net.fuse_convs_dict):
+        assert {p.dtype for p in part.parameters()} == {torch.bfloat16}
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    w = torch.tensor([0.0, 0.3, 0.7, 1.0])
+    with torch.inference_mode():
+        out, logits, _ = net(x, w=w, adain=True)
+        ref_out, ref_logits, _ = prepare_for_inference(small_codeformer(), 'cpu')(x, w=w, adain=True)
+    assert torch.equal(logits.argmax(2), ref_logits.argmax(2)) and torch.equal(logits, ref_logits)
+    assert out.dtype is torch.bfloat16 and 0 < (out.float() - ref_out).abs().mean() < 0.05
 
 
 def test_half_precision_keeps_the_code_choice_in_float32():
@@ -67,3 +95,30 @@ def test_prepare_for_inference():
     out = prepare_for_inference(net, 'cpu')
     assert not out.training and not any(p.requires_grad for p in out.parameters())
     assert out[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_gpu_that_this_pytorch_cannot_use_is_said_once_and_the_run_goes_on(tmp_path, monkeypatch, caplog):
+    """A CPU-only PyTorch on a machine with an NVIDIA card: ``auto`` runs on the CPU and says why, with the command
+    that installs a CUDA build; an explicit ``cuda`` is refused with the same cause."""
+    from codeformer import runtime
+    if torch.cuda.is_available():
+        pytest.skip('this PyTorch has CUDA')
+    import shutil
+    driver = tmp_path / 'nvidia0'
+    if shutil.which('nvidia-smi') is None:
+        assert not runtime.nvidia_gpu_present((str(driver),))
+    driver.write_text('')
+    assert runtime.nvidia_gpu_present((str(driver),))
+    monkeypatch.setattr(runtime, '_told_gpu_unused', False)
+    with caplog.at_level('WARNING', logger='codeformer'):
+        assert select_device('auto', gpu_present=lambda: True).type in ('cpu', 'mps')
+        select_device('auto', gpu_present=lambda: True)
+    said = [r.getMessage() for r in caplog.records if 'NVIDIA GPU' in r.getMessage()]
+    assert len(said) == 1 and 'download.pytorch.org/whl/cu' in said[0] and '\n' not in said[0]
+    with pytest.raises(DeviceUnavailable, match="device='cuda': an NVIDIA GPU is here, but this PyTorch"):
+        select_device('cuda', gpu_present=lambda: True)
+    monkeypatch.setattr(runtime, '_told_gpu_unused', False)
+    caplog.clear()
+    with caplog.at_level('WARNING', logger='codeformer'):
+        select_device('auto', gpu_present=lambda: False)
+    assert not caplog.records

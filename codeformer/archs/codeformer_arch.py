@@ -79,7 +79,9 @@ class CodeFormer(VQAutoEncoder):
     ``FP32_PARTS`` stay in float32 when ``runtime.prepare_for_inference`` puts the network in half precision: the
     transformer that predicts the codes, its logits and the codebook. Choosing a code is the step half precision
     changes most (an argmax over 1024 close logits); the transformer is about 1 % of the work. The convolutions
-    (encoder, generator, fusion) run in the chosen dtype; ``forward`` casts at the boundaries.
+    (encoder, generator, fusion) run in the chosen dtype, or, under the split policy (``runtime.Precision``), the
+    encoder stays in float32 too, so every code is float32's; ``forward`` casts at the boundaries (the encoder's
+    dtype in, the generator's for decoding).
     """
 
     FP32_PARTS = ('position_emb', 'feat_emb', 'ft_layers', 'idx_pred_layer', 'quantize')
@@ -172,7 +174,7 @@ class CodeFormer(VQAutoEncoder):
             x = block(x)
             if i in fuse_at:
                 f = fuse_at[i]
-                x = self.fuse_convs_dict[f](enc_feats[f].detach(), x, w)
+                x = self.fuse_convs_dict[f](enc_feats[f].detach().to(x.dtype), x, w)
         return x
 
     def forward(self, x: torch.Tensor, w: float | torch.Tensor | Sequence[float] = 0, detach_16: bool = True,
@@ -194,8 +196,7 @@ class CodeFormer(VQAutoEncoder):
         fuse = True if _exporting() else _any_positive(w)
         # At w = 0 (and for code-only training) no encoder tap is used: skip keeping them.
         taps = self.connect_list if (fuse and not code_only) else ()
-        conv_dtype = self.encoder.blocks[0].weight.dtype
-        lq_feat, enc_feats = self.encode(x.to(conv_dtype), taps)
+        lq_feat, enc_feats = self.encode(x.to(self.encoder.blocks[0].weight.dtype), taps)
         logits = self.predict_logits(lq_feat)
         if code_only:
             return logits, lq_feat
@@ -206,7 +207,7 @@ class CodeFormer(VQAutoEncoder):
             quant_feat = quant_feat.detach()
         if adain:
             quant_feat = adaptive_instance_normalization(quant_feat, lq_feat.to(quant_feat.dtype))
-        return self.decode(quant_feat.to(conv_dtype), enc_feats, w, fuse), logits, lq_feat
+        return self.decode(quant_feat.to(self.generator.blocks[0].weight.dtype), enc_feats, w, fuse), logits, lq_feat
 
 
 def _fidelity(w: float | torch.Tensor | Sequence[float], batch: int, device: torch.device) -> float | torch.Tensor:

@@ -13,8 +13,9 @@ __all__ = ['DEFAULT_MAX_PIXELS', 'MAX_PIXELS_HELP', 'PRECISION_HELP', 'RunOption
 MAX_UPSCALE = 16
 COMMANDS = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}  # -> FaceRestorer task
 
-PRECISION_HELP = ('dtype of the convolutions (the transformer and codebook stay fp32); auto: bf16 on CUDA (fp16 on '
-                  'GPUs without bf16), fp32 on the CPU and MPS')
+PRECISION_HELP = ('auto: codes chosen in fp32 and the decoder in bf16 (bf16-split) on CUDA and on CPUs with native '
+                  'bf16 (AVX512-BF16, AMX), fp32 elsewhere; bf16/fp16: every convolution in it (faster, some codes '
+                  'change); the transformer and codebook stay fp32 always')
 MAX_PIXELS_HELP = ('refuse, from its header and before decoding, an image (or video frame) with more pixels than '
                    f'this, or whose result would have more (default: {DEFAULT_MAX_PIXELS}, Pillow\'s limit: 537 MB as '
                    '8-bit colour)')

@@ -10,6 +10,7 @@ from codeformer.batch import options
 from codeformer.batch.options import MAX_PIXELS_HELP, MAX_UPSCALE, PRECISION_HELP
 from codeformer.batch.shards import parse_shard
 from codeformer.errors import CodeformerError, InvalidOption, about
+from codeformer.precisions import PRECISIONS
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS
 
 
@@ -80,7 +81,7 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
 
 
 def add_precision(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto', help=PRECISION_HELP)
+    parser.add_argument('--precision', choices=PRECISIONS, default='auto', help=PRECISION_HELP)
     parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
 
 
