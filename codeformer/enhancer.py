@@ -25,7 +25,7 @@ from codeformer.alignment import (
     scale_map,
 )
 from codeformer.errors import InvalidOption
-from codeformer.gray import gray_face, looks_gray
+from codeformer.gray import channel_stats, gray_face, looks_gray
 from codeformer.paste import face_to_canvas, paste_face
 from codeformer.restorer import FaceRestorer
 from codeformer.utils.image_io import as_uint8, is_gray, join_channels, max_value, split_channels
@@ -254,11 +254,13 @@ class FaceEnhancer:
             mine = slice(p.first_crop, p.first_crop + len(found))
             secs['restore'] = restore_secs * len(found) / max(1, len(crops))
             img_crops, img_restored = crops[mine], restored[mine]
-            if self.keep_gray and looks_gray(bgr):  # the official tests the photo before enlarging it
+            stats = channel_stats(bgr) if self.keep_gray else None  # for both gray tests, measured once
+            if self.keep_gray and looks_gray(bgr, stats=stats):  # the official tests the photo before enlarging it
                 img_restored = [gray_face(face, crop) for face, crop in zip(img_restored, img_crops)]
             final = None
             if paste_back:
-                final = self._paste(img, bgr, alpha, work, matrices, img_restored, secs)
+                final = self._paste(img, bgr, alpha, work, matrices, img_restored, secs,
+                                    self.keep_gray and is_gray(img, stats=stats))
             in_input = [moved(face, scale_map(1 / f)) for face in found] if f != 1 else found
             shown = [as_dtype(face, crop.dtype) for face, crop in zip(img_restored, img_crops)]
             results.append(Enhanced(img_crops, shown, final, [_face_info(face) for face in in_input],
@@ -289,7 +291,7 @@ class FaceEnhancer:
         faces = [f for f in self.detector.detect(as_uint8(work)) if detector_eye_measure(f) >= self.min_eye_distance]
         return nearest_to_centre(faces, work.shape) if only_center else faces
 
-    def _paste(self, img, bgr, alpha, work, matrices, restored, secs) -> np.ndarray:
+    def _paste(self, img, bgr, alpha, work, matrices, restored, secs, gray: bool) -> np.ndarray:
         s = self.upscale
         t0 = time.perf_counter()
         h, w = work.shape[:2]
@@ -319,7 +321,7 @@ class FaceEnhancer:
             paste_face(canvas, face, to_canvas, mask, erode_px=2 * s, round_result=self.refinements.round_result,
                        draw_box=self.draw_box)
         secs['paste'] = time.perf_counter() - t0
-        return join_channels(canvas, alpha, self.keep_gray and is_gray(img), img.ndim == 2)
+        return join_channels(canvas, alpha, gray, img.ndim == 2)
 
 
 def working_scale(height: int, width: int) -> float:

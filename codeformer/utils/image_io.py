@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
+from codeformer.gray import ChannelStats, channel_stats
 
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'}
 VIDEO_EXTENSIONS = {'.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v'}
@@ -309,17 +310,17 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def is_gray(img: np.ndarray, tolerance: float = 2.0) -> bool:
-    """True for single-channel images and colour images whose channels agree up to compression noise.
+def is_gray(img: np.ndarray, tolerance: float = 2.0, stats: ChannelStats | None = None) -> bool:
+    """True for single-channel images and colour images whose channels agree up to compression noise: the mean
+    absolute differences blue-green and green-red at most ``tolerance`` levels (``stats``: the image's
+    ``gray.channel_stats``, when they are at hand).
 
     Toned photos (sepia) differ between channels by more than the tolerance and count as colour.
     """
     if img.ndim == 2:
         return True
-    bgr = img[:, :, :3].astype(np.int32)
-    scale = 257 if img.dtype == np.uint16 else 1
-    spread = max(np.abs(bgr[:, :, 0] - bgr[:, :, 1]).mean(), np.abs(bgr[:, :, 1] - bgr[:, :, 2]).mean())
-    return spread <= tolerance * scale
+    bg, gr, _ = (stats or channel_stats(img)).mean_abs
+    return max(bg, gr) <= tolerance * (257 if img.dtype == np.uint16 else 1)
 
 
 def max_value(dtype: np.dtype) -> int:
