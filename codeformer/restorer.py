@@ -18,7 +18,13 @@ import torch
 from codeformer.archs.codeformer_arch import CodeFormer
 from codeformer.errors import InvalidOption
 from codeformer.notices import logger
-from codeformer.runtime import auto_batch_size, precision_policy, prepare_for_inference, select_device
+from codeformer.runtime import (
+    auto_batch_size,
+    compile_network,
+    precision_policy,
+    prepare_for_inference,
+    select_device,
+)
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
 from codeformer.utils.image_io import max_value
 
@@ -102,6 +108,8 @@ class FaceRestorer:
         precision: one of ``runtime.PRECISIONS`` (``runtime.precision_policy``: 'auto' chooses the codes in float32
             and decodes in half precision where that is native; 'bf16'/'fp16' run every convolution in it; the
             transformer, logits and codebook stay in float32 always).
+        compile: run the network through ``torch.compile`` (``runtime.compile_network``): the first batch compiles
+            (a minute or more on a CPU; later processes read the compiled code from the cache on disk).
         batch_size: faces per network call (None: ``runtime.auto_batch_size``).
         net: an already built network (skips loading; for embedding and tests).
         backend: 'pytorch', or 'onnxruntime' to run an ONNX export of the network (``onnx_path``; by default the
@@ -111,7 +119,7 @@ class FaceRestorer:
     def __init__(self, task: str = 'restoration', w: float = 0.5, model_path: str | None = None,
                  device: str = 'auto', fp32: bool = False, batch_size: int | None = None, net: CodeFormer | None = None,
                  progress: bool = True, backend: str = 'pytorch', onnx_path: str | os.PathLike | None = None,
-                 precision: str = 'auto'):
+                 precision: str = 'auto', compile: bool = False):
         if task not in TASKS:
             raise InvalidOption(f'unknown task; choose from {", ".join(TASKS)}', 'task', task)
         self.task = TASKS[task]
@@ -137,6 +145,11 @@ class FaceRestorer:
         else:
             self.net = prepare_for_inference(net, self.device, self.dtype, self.policy.fp32_parts)
         self.size = int(self.net.resolution)
+        self.compiled = None
+        if compile:
+            if backend != 'pytorch':
+                raise InvalidOption('compiling needs the pytorch backend', 'backend', backend)
+            self.compiled = compile_network(self.net)
 
     def _onnx(self, net: CodeFormer | None, weight_file: Path | None, onnx_path: str | os.PathLike | None,
               progress: bool):
@@ -178,17 +191,32 @@ class FaceRestorer:
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
             chunk_w = weights[start:start + self.batch_size]
-            batch = faces_to_tensor(chunk, self.size, self.device, self.dtype)
-            w_arg = chunk_w[0] if len(set(chunk_w)) == 1 else torch.tensor(chunk_w, dtype=torch.float32)
             chunk_states = states[start:start + self.batch_size] if states is not None else []
             picks = any(s is not None for s in chunk_states)
             extra = {'logits_hook': code_picker(chunk_states, chunk)} if picks else {}
-            with torch.inference_mode():
-                result = self.net(batch, w=w_arg, adain=self.adain, **extra)[0]
+            with torch.inference_mode():  # every tensor an inference tensor (the compiled code is keyed on it)
+                batch = faces_to_tensor(chunk, self.size, self.device, self.dtype)
+                w_arg = chunk_w[0] if len(set(chunk_w)) == 1 else torch.tensor(chunk_w, dtype=torch.float32)
+                if self.compiled is not None and not picks:
+                    result = self._compiled_batch(batch, chunk_w)
+                else:
+                    result = self.net(batch, w=w_arg, adain=self.adain, **extra)[0]
             out.extend(tensor_to_faces(result, [f.dtype for f in chunk]))
             if on_progress is not None:
                 on_progress(len(out), len(faces))
         return out
+
+    def _compiled_batch(self, batch: torch.Tensor, weights: list[float]) -> torch.Tensor:
+        """The compiled network on ``batch`` padded to ``batch_size`` (the last face repeated), ``w`` always a tensor:
+        one input shape, so nothing is compiled again for a short last batch or another photo. (Faces whose codes are
+        picked with memory, the video loop's temporal mode, run eagerly: the picking is Python between two halves.)"""
+        count = batch.shape[0]
+        spare = self.batch_size - count
+        if spare > 0:
+            batch = torch.cat([batch, batch[-1:].expand(spare, *batch.shape[1:])])
+            weights = [*weights, *[weights[-1]] * spare]
+        w = torch.tensor(weights, dtype=torch.float32, device=batch.device)
+        return self.compiled(batch.contiguous(memory_format=torch.channels_last), w=w, adain=self.adain)[0][:count]
 
     def weights_for(self, count: int, w: float | Sequence[float] | None) -> list[float]:
         """One checked fidelity weight per face."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -181,3 +182,21 @@ def auto_batch_size(device: torch.device, dtype: torch.dtype = torch.float32, fr
         free_bytes = torch.cuda.mem_get_info(device)[0]
     per_face = _BYTES_PER_FACE[torch.empty((), dtype=dtype).element_size() if dtype.is_floating_point else 4]
     return int(max(1, min(most, 0.8 * free_bytes // per_face)))
+
+
+def inductor_cache_dir() -> Path:
+    """Where compiled networks are kept between runs: ``$TORCHINDUCTOR_CACHE_DIR``, else the user's cache folder
+    (``$XDG_CACHE_HOME`` or ``~/.cache``) ``/codeformer/inductor``."""
+    given = os.environ.get('TORCHINDUCTOR_CACHE_DIR')
+    if given:
+        return Path(given)
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'codeformer' / 'inductor'
+
+
+def compile_network(net: nn.Module) -> Callable:
+    """``torch.compile`` of ``net`` for fixed input shapes (its callers pad their batches to one size, so a batch of
+    another size or a new photo compiles nothing), with inductor's caches on disk (``inductor_cache_dir``): a second
+    process loads the compiled code instead of compiling again."""
+    os.environ.setdefault('TORCHINDUCTOR_CACHE_DIR', str(inductor_cache_dir()))
+    return torch.compile(net, dynamic=False)
+

@@ -122,3 +122,35 @@ def test_a_gpu_that_this_pytorch_cannot_use_is_said_once_and_the_run_goes_on(tmp
     with caplog.at_level('WARNING', logger='codeformer'):
         select_device('auto', gpu_present=lambda: False)
     assert not caplog.records
+
+
+@pytest.mark.slow  # compiles the small network: a minute or two on a CPU
+def test_the_compiled_network_gives_eagers_codes_and_compiles_nothing_for_other_batches(tmp_path, monkeypatch):
+    """``--compile``: outputs within 1e-3 of eager with the same codes; once both branches of the fusion (w > 0 and
+    w = 0) are compiled, batches of 1, 3 and the full 4 faces compile nothing more (a short batch is padded)."""
+    import numpy as np
+
+    from codeformer.restorer import FaceRestorer, faces_to_tensor
+    monkeypatch.setenv('TORCHINDUCTOR_CACHE_DIR', str(tmp_path / 'inductor'))
+    compiled = FaceRestorer(net=small_codeformer(), device='cpu', batch_size=4, precision='fp32', compile=True)
+    eager = FaceRestorer(net=small_codeformer(), device='cpu', batch_size=4, precision='fp32')
+    faces = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(4)]
+    try:
+        with torch.inference_mode():
+            x = faces_to_tensor(faces, 64).contiguous(memory_format=torch.channels_last)
+            w = torch.tensor([0.0, 0.3, 0.7, 1.0])
+            ours, our_logits, _ = compiled.compiled(x, w=w, adain=True)
+            theirs, their_logits, _ = eager.net(x, w=w, adain=True)
+        assert torch.equal(our_logits.argmax(2), their_logits.argmax(2))
+        assert (ours - theirs).abs().max() < 1e-3
+        compiled.restore_faces(faces, w=0.0)  # the other branch: no fusion at all
+        assert list(tmp_path.joinpath('inductor').iterdir())  # the compiled code is kept on disk
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            for count in (1, 3, 4):
+                for weight in (0.0, 0.6):
+                    got = compiled.restore_faces(faces[:count], w=weight)
+                    expected = eager.restore_faces(faces[:count], w=weight)
+                    assert len(got) == count
+                    assert max(np.abs(a.astype(int) - b).max() for a, b in zip(got, expected)) <= 1
+    finally:
+        torch._dynamo.reset()

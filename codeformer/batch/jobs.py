@@ -166,7 +166,7 @@ def build_job(options: RunOptions) -> Job:
     w = 0.5 if options.fidelity_weight is None else options.fidelity_weight  # 0 is a weight, not "not given"
     restorer = FaceRestorer(COMMANDS[options.command], w=w, model_path=options.model_path, device=options.device,
                             precision=options.precision, batch_size=options.batch_size, progress=not options.quiet,
-                            backend=options.backend, onnx_path=options.onnx_path)
+                            backend=options.backend, onnx_path=options.onnx_path, compile=options.compile)
     if options.whole_photos:
         enhancer = FaceEnhancer(restorer, upscale=options.upscale, detection_model=options.detection_model,
                                 use_parse=not options.no_parse, bg_upsampler=options.bg_upsampler,

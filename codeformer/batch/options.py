@@ -70,6 +70,7 @@ class RunOptions:
     batch_size: int | None = None  # None: the restorer's own choice for the device
     device: str = 'auto'
     precision: str = 'auto'
+    compile: bool = False  # torch.compile the network (runtime.compile_network)
     backend: str = 'pytorch'
     onnx_path: str | None = None
     skip_existing: bool = False

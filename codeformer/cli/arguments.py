@@ -83,6 +83,9 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
 def add_precision(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--precision', choices=PRECISIONS, default='auto', help=PRECISION_HELP)
     parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
+    parser.add_argument('--compile', action='store_true',
+                        help='compile the network with torch.compile: the first run compiles (a minute or more on '
+                             'a CPU), later runs read the result from the cache (~/.cache/codeformer/inductor)')
 
 
 def precision_of(args: argparse.Namespace) -> str:

@@ -11,6 +11,7 @@ from codeformer import __version__
 from codeformer.batch import options
 from codeformer.batch.exits import EXIT_OK, interruption_code, say
 from codeformer.errors import InvalidOption
+from codeformer.precisions import PRECISIONS
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -36,9 +37,12 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser.add_argument('--open', action='store_true', help='open the page in the web browser')
     parser.add_argument('--model_path', default=None, help='a compatible checkpoint instead of the released one')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
-    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16', 'fp16'), default='auto',
+    parser.add_argument('--precision', choices=PRECISIONS, default='auto',
                         help=options.PRECISION_HELP)
     parser.add_argument('--fp32', action='store_true', help='the same as --precision fp32')
+    parser.add_argument('--compile', action='store_true',
+                        help='compile the network with torch.compile (the first run compiles; later ones read the '
+                             'cache)')
     parser.add_argument('--batch_size', type=_checked(options.positive_int), default=None,
                         help='faces per network call (default: chosen for the device)')
     parser.add_argument('-w', '--fidelity_weight', type=_checked(options.fidelity_weight), default=0.5,
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
 
     restorer = FaceRestorer('restoration', w=args.fidelity_weight, model_path=args.model_path, device=args.device,
                             precision='fp32' if args.fp32 else args.precision, batch_size=args.batch_size,
-                            progress=not args.quiet)
+                            progress=not args.quiet, compile=args.compile)
     model_name = None
     if args.model_path:
         from pathlib import Path
