@@ -1,13 +1,13 @@
 """Precision parity: what running the networks in bfloat16 / float16 changes against float32, and what it saves.
 
-    .venv/bin/python benchmarks/bench_precision.py [--device cpu] [--precisions fp32 bf16 bf16-all] [--repeats 3]
+    .venv/bin/python benchmarks/bench_precision.py [--device cpu] [--precisions fp32 bf16-split ...] [--repeats 3]
 
 CodeFormer with the golden weights (tests/support/golden.py: the rule that regenerates the weights the official
 network was recorded with) on the golden face and on faces cropped from real photos (scikit-image's astronaut,
-matplotlib's Grace Hopper; MTCNN, no download). For each precision, against float32: the share of the 256 code
-positions that pick the same code, the largest and mean output difference (outputs in [-1, 1]), the PSNR of the
-final photo (whole pipeline, upscale 2, paste with the feathered square: ParseNet's weights cannot be had here),
-and the time per face, with its ratio to float32 measured in the same run.
+matplotlib's Grace Hopper; MTCNN, no download). For each precision, against strict float32 (TF32 off on a GPU): the
+share of the 256 code positions that pick the same code, the largest and mean output difference (outputs in
+[-1, 1]), the PSNR of the final photo (whole pipeline, upscale 2, paste with the feathered square: ParseNet's weights
+cannot be had here), and the time per face, with its ratio to float32 measured in the same run.
 
 Precisions (``codeformer.runtime.precision_policy``): bf16-split and fp16-split choose the codes in float32 (encoder,
 transformer, logits, codebook) and decode in half precision ('auto' on CUDA and on CPUs with native bf16); bf16 and
@@ -21,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,9 +142,22 @@ def photo_psnr(base: CodeFormer, precision: str, photos: list[np.ndarray], w: fl
                                 use_parse=False, progress=False)
         return [enhancer.enhance(photo)[2] for photo in photos]
 
-    errors = [np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(finals('fp32'), finals(precision))]
+    with strict_fp32():
+        reference = finals('fp32')
+    errors = [np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(reference, finals(precision))]
     mse = float(np.mean(errors))
     return float('inf') if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+@contextmanager
+def strict_fp32():
+    """float32 as float32 on CUDA too: TF32 off for convolutions and matrix products while it lasts."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def measure(precisions: list[str], device: torch.device, repeats: int = 3, w: float = 0.5,
@@ -153,7 +167,8 @@ def measure(precisions: list[str], device: torch.device, repeats: int = 3, w: fl
     photos = real_photos()
     x = batch_of(faces_of(photos, size), golden=not small)
     reference = build(base, 'fp32', device)
-    ref_out, ref_codes = run(reference, x, w, device)
+    with strict_fp32():  # the reference: no TF32 on a GPU (PyTorch's default there is TF32 convolutions)
+        ref_out, ref_codes = run(reference, x, w, device)
     ref_time = time_per_face(reference, x, w, device, repeats)
     rows = []
     for precision in precisions:
