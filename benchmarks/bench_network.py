@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codeformer.archs import CodeFormer  # noqa: E402
-from codeformer.runtime import inference_dtype, prepare_for_inference, select_device  # noqa: E402
+from codeformer.runtime import precision_policy, prepare_for_inference, select_device  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:
@@ -38,12 +38,12 @@ def timed(fn, repeat: int) -> float:
 
 
 def conv_shapes(net: nn.Module, x: torch.Tensor, w: float | None = None) -> Counter:
-    """(in, out, kernel, stride, padding, input H, W) of every convolution one forward runs
+    """(in, out, kernel, stride, padding, input H, W, dtype) of every convolution one forward runs
     (CodeFormer is called with ``w``; other networks, with ``w`` None, on ``x`` alone)."""
     seen: Counter = Counter()
     hooks = [m.register_forward_pre_hook(
         lambda m, args: seen.update([(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0],
-                                      args[0].shape[-2], args[0].shape[-1])]))
+                                      args[0].shape[-2], args[0].shape[-1], m.weight.dtype)]))
              for m in net.modules() if isinstance(m, nn.Conv2d)]
     with torch.inference_mode():
         net(x) if w is None else net(x, w=w, adain=True)
@@ -52,9 +52,9 @@ def conv_shapes(net: nn.Module, x: torch.Tensor, w: float | None = None) -> Coun
     return seen
 
 
-def conv_limit(shapes: Counter, batch: int, device, dtype, repeat: int) -> float:
+def conv_limit(shapes: Counter, batch: int, device, repeat: int) -> float:
     total = 0.0
-    for (cin, cout, k, stride, pad, h, w), count in shapes.items():
+    for (cin, cout, k, stride, pad, h, w, dtype), count in shapes.items():
         conv = prepare_for_inference(nn.Conv2d(cin, cout, k, stride, pad), device, dtype)
         x = torch.randn(batch, cin, h, w, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
@@ -68,12 +68,14 @@ def main() -> None:
     ap.add_argument('--batch', type=int, nargs='+', default=[1, 4, 8])
     ap.add_argument('--w', type=float, default=0.5)
     ap.add_argument('--repeat', type=int, default=2)
+    ap.add_argument('--precision', default='auto', help='a policy of codeformer.runtime.precision_policy')
     args = ap.parse_args()
     device = select_device(args.device)
-    dtype = inference_dtype(device)
-    net = prepare_for_inference(CodeFormer(), device, dtype)
-    print(f'device {device}, dtype {dtype}, threads {torch.get_num_threads()}, torch {torch.__version__}, w {args.w}')
-    x1 = torch.rand(1, 3, 512, 512, device=device, dtype=dtype) * 2 - 1
+    policy = precision_policy(device, args.precision)
+    net = prepare_for_inference(CodeFormer(), device, policy.dtype, policy.fp32_parts)
+    print(f'device {device}, precision {policy.name}, threads {torch.get_num_threads()}, torch {torch.__version__}, '
+          f'w {args.w}')
+    x1 = torch.rand(1, 3, 512, 512, device=device) * 2 - 1
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         net(x1, w=args.w, adain=True)
     gflop = counter.get_total_flops() / 1e9
@@ -81,11 +83,11 @@ def main() -> None:
     print(f'{gflop:.0f} GFLOP per face (forward, w={args.w})')
     print(f'{"batch":>5} {"s/face":>8} {"limit s/face":>12} {"GFLOP/s":>8} {"of limit":>9}')
     for batch in args.batch:
-        x = (torch.rand(batch, 3, 512, 512, device=device, dtype=dtype) * 2 - 1).contiguous(
+        x = (torch.rand(batch, 3, 512, 512, device=device) * 2 - 1).contiguous(
             memory_format=torch.channels_last)
         with torch.inference_mode():
             measured = timed(lambda x=x: net(x, w=args.w, adain=True), args.repeat) / batch
-        limit = conv_limit(shapes, batch, device, dtype, args.repeat) / batch
+        limit = conv_limit(shapes, batch, device, args.repeat) / batch
         print(f'{batch:>5} {measured:>8.2f} {limit:>12.2f} {gflop / measured:>8.1f} {limit / measured:>8.0%}')
 
 

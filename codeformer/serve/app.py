@@ -18,14 +18,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from codeformer.serve import batch_routes, job_routes, photo_routes, video_routes
+from codeformer.serve.guard import HostPolicy, RequestGuard
 from codeformer.serve.http import EXCEPTION_HANDLERS
 from codeformer.serve.server import Server
 
 STATIC = Path(__file__).parent / 'static'
 
 
-def build_app(server: Server) -> Starlette:
-    """The Starlette app serving ``server``: the page and its files, then each tab's routes, in matching order."""
+def build_app(server: Server, hosts: HostPolicy | None = None) -> RequestGuard:
+    """The app serving ``server``: the page and its files, then each tab's routes, in matching order, behind the
+    Host and Origin checks of ``guard`` (``hosts``: the names it answers; default: a loopback server's)."""
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / 'index.html', headers={'Cache-Control': 'no-store'})
@@ -58,4 +60,5 @@ def build_app(server: Server) -> Starlette:
         *video_routes.routes(server),
         Mount('/static', StaticFiles(directory=STATIC), name='static'),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return RequestGuard(app, hosts or HostPolicy('127.0.0.1'))

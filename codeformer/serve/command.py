@@ -35,6 +35,9 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser.add_argument('--port', type=_checked(options.port_number), default=DEFAULT_PORT,
                         help=f'port (default: {DEFAULT_PORT}; 0: any free port)')
     parser.add_argument('--open', action='store_true', help='open the page in the web browser')
+    parser.add_argument('--allow-host', '--allow_host', dest='allow_host', action='append', default=[],
+                        metavar='NAME', help='also answer requests for this host name (repeatable; the page answers '
+                                             'only the address it listens on, and localhost for a loopback one)')
     parser.add_argument('--model_path', default=None, help='a compatible checkpoint instead of the released one')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
     parser.add_argument('--precision', choices=PRECISIONS, default='auto',
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
 
     from codeformer.restorer import FaceRestorer
     from codeformer.serve.app import build_app
+    from codeformer.serve.guard import HostPolicy
     from codeformer.serve.server import Server
     from codeformer.serve.session import Models, Settings
 
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     if not is_loopback(args.host):
         say('warning', f'listening on {args.host}: anyone who can reach this computer on port {args.port} can use '
                        f'the page and upload files to it')
-    config = uvicorn.Config(build_app(server), host=args.host, port=args.port,
+    config = uvicorn.Config(build_app(server, HostPolicy(args.host, args.allow_host)), host=args.host, port=args.port,
                             log_level='warning' if args.quiet else 'info',  # info: the request log
                             access_log=not args.quiet, timeout_graceful_shutdown=5)
     web = uvicorn.Server(config)
