@@ -25,9 +25,10 @@ from codeformer.serve.server import Server
 STATIC = Path(__file__).parent / 'static'
 
 
-def build_app(server: Server, hosts: HostPolicy | None = None) -> RequestGuard:
+def build_app(server: Server, hosts: HostPolicy | None = None, token: str | None = None) -> RequestGuard:
     """The app serving ``server``: the page and its files, then each tab's routes, in matching order, behind the
-    Host and Origin checks of ``guard`` (``hosts``: the names it answers; default: a loopback server's)."""
+    checks of ``guard`` (``hosts``: the names it answers, default a loopback server's; ``token``: the one it asks
+    for, if any)."""
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / 'index.html', headers={'Cache-Control': 'no-store'})
@@ -61,4 +62,4 @@ def build_app(server: Server, hosts: HostPolicy | None = None) -> RequestGuard:
         Mount('/static', StaticFiles(directory=STATIC), name='static'),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
-    return RequestGuard(app, hosts or HostPolicy('127.0.0.1'))
+    return RequestGuard(app, hosts or HostPolicy('127.0.0.1'), token)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
+import os
+import secrets
 import sys
 import threading
 import webbrowser
@@ -38,6 +41,11 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser.add_argument('--allow-host', '--allow_host', dest='allow_host', action='append', default=[],
                         metavar='NAME', help='also answer requests for this host name (repeatable; the page answers '
                                              'only the address it listens on, and localhost for a loopback one)')
+    parser.add_argument('--token', default=None,
+                        help='the token the page asks for (default: $CODEFORMER_TOKEN, else one made at start when '
+                             '--host is beyond this computer; none on 127.0.0.1)')
+    parser.add_argument('--no-token', '--no_token', dest='no_token', action='store_true',
+                        help='no token even beyond this computer (behind a reverse proxy that authenticates)')
     parser.add_argument('--model_path', default=None, help='a compatible checkpoint instead of the released one')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
     parser.add_argument('--precision', choices=PRECISIONS, default='auto',
@@ -65,6 +73,17 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     return parser
 
 
+def page_token(args: argparse.Namespace) -> str | None:
+    """The page's token: given, else from the environment, else made here when the server listens beyond this
+    computer; None on loopback (unless given) and with ``--no-token``."""
+    if args.no_token:
+        return None
+    given = args.token or os.environ.get('CODEFORMER_TOKEN')
+    if given or is_loopback(args.host):
+        return given or None
+    return secrets.token_urlsafe(24)
+
+
 def is_loopback(host: str) -> bool:
     if host == 'localhost':
         return True
@@ -87,7 +106,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
 
     from codeformer.restorer import FaceRestorer
     from codeformer.serve.app import build_app
-    from codeformer.serve.guard import HostPolicy
+    from codeformer.serve.guard import HostPolicy, TokenRedaction
     from codeformer.serve.server import Server
     from codeformer.serve.session import Models, Settings
 
@@ -101,12 +120,14 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     defaults = Settings(w=args.fidelity_weight, detector=args.detection_model, parse=not args.no_parse)
     server = Server(Models(restorer, model_name), defaults, args.max_pixels, args.max_upload_mb * 1_000_000,
                     restorer.batch_size, args.output_dir)
-    if not is_loopback(args.host):
-        say('warning', f'listening on {args.host}: anyone who can reach this computer on port {args.port} can use '
-                       f'the page and upload files to it')
-    config = uvicorn.Config(build_app(server, HostPolicy(args.host, args.allow_host)), host=args.host, port=args.port,
-                            log_level='warning' if args.quiet else 'info',  # info: the request log
+    token = page_token(args)
+    if token is None and not is_loopback(args.host):
+        say('warning', f'listening on {args.host} with no token: anyone who can reach this computer on port '
+                       f'{args.port} can use the page and upload files to it')
+    config = uvicorn.Config(build_app(server, HostPolicy(args.host, args.allow_host), token), host=args.host,
+                            port=args.port, log_level='warning' if args.quiet else 'info',  # info: the request log
                             access_log=not args.quiet, timeout_graceful_shutdown=5)
+    logging.getLogger('uvicorn.access').addFilter(TokenRedaction())  # after uvicorn has set its logging up
     web = uvicorn.Server(config)
 
     def announce() -> None:  # once the socket listens: the real port (for --port 0) and --open
@@ -116,6 +137,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
             port = web.servers[0].sockets[0].getsockname()[1]
             host = args.host if ':' not in args.host else f'[{args.host}]'
             url = f'http://{"127.0.0.1" if args.host in ("0.0.0.0", "::") else host}:{port}/'
+            url += f'?token={token}' if token else ''
             print(f'codeformer serve: {url} (Ctrl-C stops the server and removes the uploads; the results stay in '
                   f'{server.results.root})', file=sys.stderr, flush=True)
             if args.open:

@@ -67,3 +67,38 @@ def test_another_sites_requests_are_refused_by_a_real_server_and_change_nothing(
     assert server.json('GET', '/api/gallery') == before
     status, _, _ = server.request('GET', '/', headers={'Host': f'localhost:{port}'})
     assert status == 200
+
+
+def test_beyond_this_computer_the_page_needs_its_token_which_never_reaches_the_log(checkpoint, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from tests.support.serve import Served, start_server
+    served = start_server(checkpoint, tmp_path / 'lan', '--host', '0.0.0.0')
+    try:
+        printed = urlsplit(served.url)
+        token = printed.query.removeprefix('token=')
+        assert len(token) >= 24 and printed.path == '/'
+        base = Served(f'http://{printed.netloc}/', served.process, served.tmp, served.log)
+        assert base.request('GET', '/api/info')[0] == 403  # no token
+        assert base.request('GET', '/')[0] == 403
+        assert base.request('GET', '/api/info', headers={'X-Codeformer-Token': 'wrong'})[0] == 403
+        assert base.request('GET', '/api/info', headers={'X-Codeformer-Token': token})[0] == 200
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as visit:  # the printed address: the token becomes a cookie
+            opener.open(served.url, timeout=30)
+        assert visit.value.code == 303 and visit.value.headers['Location'] == '/'
+        cookie = visit.value.headers['Set-Cookie']
+        assert cookie.startswith(f'codeformer_token={token};') and 'HttpOnly' in cookie and 'SameSite=Strict' in cookie
+        with_cookie = {'Cookie': f'codeformer_token={token}'}
+        assert base.request('GET', '/', headers=with_cookie)[0] == 200
+        assert base.request('GET', '/api/gallery', headers=with_cookie)[0] == 200
+    finally:
+        served.stop()
+    log = served.log.read_text(errors='replace')
+    assert 'GET /?token=[hidden]' in log and token not in log.replace(served.url, '')
