@@ -147,15 +147,14 @@ def prepare_for_inference(net: nn.Module, device: torch.device | str | None = No
     device = torch.device(device) if device is not None else next(net.parameters()).device
     net = net.eval().requires_grad_(False).to(device=device)
     keep = set(getattr(net, 'FP32_PARTS', ())) | set(fp32_parts)
-    if dtype != torch.float32 and not keep:
+    if dtype == torch.float32 or not keep:
         net = net.to(dtype)
-    elif dtype != torch.float32:
+    else:  # each part cast once, to its own dtype
         for name, child in net.named_children():
-            if name not in keep:
-                child.to(dtype)
+            child.to(torch.float32 if name in keep else dtype)
         for name, tensor in [*net.named_parameters(recurse=False), *net.named_buffers(recurse=False)]:
-            if name not in keep and tensor.is_floating_point():
-                tensor.data = tensor.data.to(dtype)
+            if tensor.is_floating_point():
+                tensor.data = tensor.data.to(torch.float32 if name in keep else dtype)
     if device.type in ('cpu', 'cuda'):
         net = net.to(memory_format=torch.channels_last)
     return net
