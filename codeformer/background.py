@@ -97,8 +97,8 @@ class RealESRGANUpsampler:
 
     def enhance(self, img: np.ndarray, outscale: float = NET_SCALE) -> np.ndarray:
         """``img`` upsampled by the network (x2), then resized by Lanczos to ``outscale`` times its size."""
-        if img.ndim == 2:
-            return self.enhance(np.dstack([img] * 3), outscale)[:, :, 0]
+        if img.ndim == 2:  # as RealESRGANer: through the network as colour, back to gray by luminance
+            return cv2.cvtColor(self.enhance(np.dstack([img] * 3), outscale), cv2.COLOR_BGR2GRAY)
         if img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'Real-ESRGAN takes H x W x 3 BGR or H x W images, got shape {img.shape}')
         h, w = img.shape[:2]

@@ -134,3 +134,11 @@ def test_faces_alone_are_upsampled_by_an_upsampler_of_their_own(rrdb_file):
     assert np.abs(upsampled.astype(int) - plain).max() > 50  # the face
     with pytest.raises(ValueError, match='face_upsample needs an upsampler'):
         FaceEnhancer(restorer, face_upsample=True, face_upsampler=None, **common).enhance(img)
+
+
+def test_a_one_channel_image_is_what_realesrgans_upsampler_gives(rrdb_file):
+    gray = cv2.cvtColor(photo(40, 60), cv2.COLOR_BGR2GRAY)
+    with contextlib.redirect_stdout(io.StringIO()):
+        theirs = official(rrdb_file, 32).enhance(gray, outscale=2)[0]
+    mine = ours(rrdb_file, 32).enhance(gray, outscale=2)
+    assert mine.shape == theirs.shape == (80, 120) and np.abs(mine.astype(int) - theirs).max() <= 1
