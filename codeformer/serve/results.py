@@ -8,9 +8,8 @@ import shutil
 import threading
 from pathlib import Path
 
-import cv2
-
 from codeformer.serve.store import RequestError, free_name
+from codeformer.utils.image_io import write_bytes_atomic, write_image
 
 GALLERY_SIZE = 200  # the newest results listed
 SHOWN = ('final_results', 'videos')  # what the gallery lists; the face crops stay beside them
@@ -38,11 +37,11 @@ class Results:
         same photo replace only its own files. Returns the stem to pass next time."""
         if stem is None:
             stem = self.claim('final_results', f'{Path(name).stem or "photo"}.png').stem
-        (self.root / 'final_results' / f'{stem}.png').write_bytes(png)
+        # each file replaced whole (the gallery, listed meanwhile, never sees one half written), as the batch tool
+        write_bytes_atomic(self.root / 'final_results' / f'{stem}.png', png)
         for k, (crop, face) in faces.items():
             for folder, image in (('cropped_faces', crop), ('restored_faces', face)):
-                (self.root / folder).mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(self.root / folder / f'{stem}_{k:02d}.png'), image)
+                write_image(self.root / folder / f'{stem}_{k:02d}.png', image)
         return stem
 
     def save_file(self, source: Path, relative: str) -> Path:
