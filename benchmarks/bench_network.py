@@ -46,7 +46,7 @@ def conv_shapes(net: nn.Module, x: torch.Tensor, w: float | None = None) -> Coun
                                       args[0].shape[-2], args[0].shape[-1], m.weight.dtype)]))
              for m in net.modules() if isinstance(m, nn.Conv2d)]
     with torch.inference_mode():
-        net(x) if w is None else net(x, w=w, adain=True)
+        net(x.to(next(net.parameters()).dtype)) if w is None else net(x, w=w, adain=True)
     for h in hooks:
         h.remove()
     return seen

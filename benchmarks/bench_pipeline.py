@@ -66,7 +66,7 @@ def main() -> None:
 
     net = CodeFormer() if args.network == 'full' else small_codeformer()
     restorer = FaceRestorer('restoration', w=0.5, net=net, device='cpu', batch_size=args.batch_size)
-    parser = None if args.no_parse else FaceParser(restorer.device, batch_size=restorer.batch_size,
+    parser = None if args.no_parse else FaceParser(restorer.device, restorer.dtype, batch_size=restorer.batch_size,
                                                    net=build_parsenet())
     enhancer = FaceEnhancer(restorer, upscale=args.upscale, detection_model='mtcnn', use_parse=not args.no_parse,
                             parser=parser)
@@ -74,10 +74,10 @@ def main() -> None:
           f'threads {torch.get_num_threads()}, torch {torch.__version__}')
     # the networks' own limits per face: their convolutions timed alone on their shapes (bench_network.py)
     x = torch.rand(1, 3, restorer.size, restorer.size).contiguous(memory_format=torch.channels_last)
-    limit = conv_limit(conv_shapes(restorer.net, x, 0.5), 1, restorer.device, torch.float32, 2)
+    limit = conv_limit(conv_shapes(restorer.net, x, 0.5), 1, restorer.device, 2)
     if parser is not None:
         x = torch.rand(1, 3, 512, 512).contiguous(memory_format=torch.channels_last)
-        limit += conv_limit(conv_shapes(parser.net, x), 1, restorer.device, torch.float32, 2)
+        limit += conv_limit(conv_shapes(parser.net, x), 1, restorer.device, 2)
     print(f'network limit per face (CodeFormer{" + ParseNet" if parser else ""}): {limit:.2f} s; '
           f'the detector counts at its measured time')
     enhancer.enhance_batch([compose_photo(640, 480, 1)])  # warm-up: oneDNN builds its kernels on the first call
