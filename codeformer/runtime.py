@@ -125,12 +125,6 @@ def precision_policy(device: torch.device, precision: str | bool = 'auto', bf16_
     return Precision(precision, _DTYPES[precision.removesuffix('-split')], split)
 
 
-def inference_dtype(device: torch.device, precision: str | bool = 'auto', bf16_supported: bool | None = None,
-                    cpu_bf16: bool | None = None) -> torch.dtype:
-    """The dtype of the convolutions after the codes are chosen (``precision_policy``'s ``dtype``)."""
-    return precision_policy(device, precision, bf16_supported, cpu_bf16).dtype
-
-
 def prepare_for_inference(net: nn.Module, device: torch.device | str | None = None,
                           dtype: torch.dtype = torch.float32, fp32_parts: tuple[str, ...] = ()) -> nn.Module:
     """The network in eval mode, without gradients, on ``device`` in ``dtype``, in the memory format

@@ -8,7 +8,6 @@ from codeformer.runtime import (
     DeviceUnavailable,
     Precision,
     auto_batch_size,
-    inference_dtype,
     precision_policy,
     prepare_for_inference,
     select_device,
@@ -38,7 +37,7 @@ def test_precision_policy():
     assert precision_policy(cpu, 'bf16', cpu_bf16=False) == Precision('bf16', torch.bfloat16, False)  # asked for
     assert precision_policy(cpu, 'bf16').fp32_parts == () and precision_policy(cpu, 'bf16-split').fp32_parts == (
         'encoder',)
-    assert inference_dtype(cuda, 'fp16', bf16_supported=True) is torch.float16
+    assert precision_policy(cuda, 'fp16', bf16_supported=True).dtype is torch.float16
     with pytest.raises(InvalidOption, match="precision='fp8': choose from auto, fp32, bf16-split, fp16-split, bf16"):
         precision_policy(cuda, 'fp8')
 
