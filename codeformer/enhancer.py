@@ -25,10 +25,10 @@ from codeformer.alignment import (
     scale_map,
 )
 from codeformer.errors import InvalidOption
-from codeformer.gray import channel_stats, gray_face, looks_gray
+from codeformer.gray import decisive_stats, gray_face, is_gray, looks_gray
 from codeformer.paste import face_to_canvas, paste_face
 from codeformer.restorer import FaceRestorer
-from codeformer.utils.image_io import as_uint8, is_gray, join_channels, max_value, split_channels
+from codeformer.utils.image_io import as_uint8, join_channels, max_value, split_channels
 
 FACE_SIZE = 512
 
@@ -254,7 +254,7 @@ class FaceEnhancer:
             mine = slice(p.first_crop, p.first_crop + len(found))
             secs['restore'] = restore_secs * len(found) / max(1, len(crops))
             img_crops, img_restored = crops[mine], restored[mine]
-            stats = channel_stats(bgr) if self.keep_gray else None  # for both gray tests, measured once
+            stats = decisive_stats(bgr) if self.keep_gray else None  # for both gray tests, measured once
             if self.keep_gray and looks_gray(bgr, stats=stats):  # the official tests the photo before enlarging it
                 img_restored = [gray_face(face, crop) for face, crop in zip(img_restored, img_crops)]
             final = None

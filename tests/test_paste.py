@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from codeformer.alignment import compose, invert, scale_map, similarity_transform, template
-from codeformer.paste import parsing_soft_mask, paste_face
+from codeformer.paste import _blend, parsing_soft_mask, paste_face
 
 
 def full_frame_paste(canvas, face, matrix, parse_mask=None, erode_px=2):
@@ -51,6 +51,28 @@ def test_bounded_equals_full_frame(where, upscale, parse):
     outside[y0:y1, x0:x1] = False
     assert (bounded[outside] == big[outside]).all()
     assert (bounded != big).any()
+
+
+@pytest.mark.parametrize('canvas_dtype', [np.uint8, np.uint16])
+@pytest.mark.parametrize('mask_dtype', [np.float32, np.float64])  # float64: with a parsing mask
+@pytest.mark.parametrize('face_dtype', ['canvas', np.float64])  # float64: a face fitted to a gray photo
+@pytest.mark.parametrize('channels', [3, 1])
+def test_the_blend_is_numpys_to_the_bit(canvas_dtype, mask_dtype, face_dtype, channels):
+    rng = np.random.default_rng(7)
+    top = np.iinfo(canvas_dtype).max
+    shape = (37, 53, 3) if channels == 3 else (37, 53)
+    region = rng.integers(0, top, shape, dtype=canvas_dtype, endpoint=True)
+    face = rng.integers(0, top, shape, dtype=canvas_dtype, endpoint=True)
+    face = face if face_dtype == 'canvas' else face * rng.uniform(0.9, 1.1, shape)
+    inside = rng.uniform(0, 1, shape[:2]).astype(np.float32)
+    inside[:5] = 0
+    inside[-5:] = 1
+    mask = rng.uniform(0, 1, shape[:2]).astype(mask_dtype)
+    inside_n, mask_n = (inside[:, :, None], mask[:, :, None]) if channels == 3 else (inside, mask)
+    expected = mask_n * (inside_n * face) + (1 - mask_n) * region
+    got = _blend(mask, inside, face, region)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
 
 
 def test_a_face_outside_the_canvas_changes_nothing():

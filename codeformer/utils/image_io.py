@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
-from codeformer.gray import ChannelStats, channel_stats
 
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'}
 VIDEO_EXTENSIONS = {'.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v'}
@@ -308,19 +307,6 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def is_gray(img: np.ndarray, tolerance: float = 2.0, stats: ChannelStats | None = None) -> bool:
-    """True for single-channel images and colour images whose channels agree up to compression noise: the mean
-    absolute differences blue-green and green-red at most ``tolerance`` levels (``stats``: the image's
-    ``gray.channel_stats``, when they are at hand).
-
-    Toned photos (sepia) differ between channels by more than the tolerance and count as colour.
-    """
-    if img.ndim == 2:
-        return True
-    bg, gr, _ = (stats or channel_stats(img)).mean_abs
-    return max(bg, gr) <= tolerance * (257 if img.dtype == np.uint16 else 1)
 
 
 def max_value(dtype: np.dtype) -> int:

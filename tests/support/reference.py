@@ -1,5 +1,4 @@
-"""Reference formulations that the package computes another way, faster: the tests hold the package to them, and
-``benchmarks/bench_frames.py`` times them as the code of before."""
+"""Reference formulations that the package computes another way, faster: the tests hold the package to them."""
 from __future__ import annotations
 
 import numpy as np

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from codeformer.gray import is_gray
 from codeformer.utils.image_io import (
     ImageReadError,
     file_kind,
-    is_gray,
     join_channels,
     read_image,
     split_channels,
