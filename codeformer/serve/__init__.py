@@ -4,7 +4,8 @@ Modules: ``command`` (the options; loads the networks once, runs uvicorn), ``ser
 ``app`` (puts the Starlette app together: the page, info, each tab's routes), ``photo_routes`` / ``batch_routes`` /
 ``video_routes`` (each tab's JSON API and downloads), ``job_routes`` (the job queue every tab shares: list, status,
 stop), ``http`` (what the routes share: uploads, JSON bodies, PNG responses, JSON errors), ``worker`` (the one thread
-that runs networks: page tasks first, then jobs one at a time), ``session`` (the shared networks, settings, the cache of
+that runs networks: page tasks first, then jobs one at a time), ``limits`` (how much work it takes at once: 503
+beyond), ``session`` (the shared networks, settings, the cache of
 restored faces), ``photos`` / ``batch`` / ``videos`` (each page's work), ``store`` (the private folder and checked
 names), ``pngtext`` and ``zipstream`` (file formats); ``static/`` holds the page (plain HTML, CSS and JavaScript,
 nothing fetched from elsewhere). The library imports nothing from here, nor does the batch tool's command line

@@ -1,10 +1,15 @@
 """Batch jobs: the uploaded files (zips unpacked) through the batch tool's own image loop
 (``codeformer.batch.images.run_images`` with ``WholeImageJob``), so results, names, errors and the report are the
-batch tool's; the page gets them as one zip, streamed, with ``report.json`` in it and beside it."""
+batch tool's; the page gets them as one zip, streamed, with ``report.json`` in it and beside it.
+
+Each file's results are copied to the output folder as soon as it is done (not at the end), so a server stopped
+part way (Stop, Ctrl-C, SIGTERM) keeps every finished one; an output folder that cannot take them fails the job
+with one line."""
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +65,18 @@ class _Watched:
         return results
 
 
+class _KeepingLog(RunLog):
+    """The run's log, which hands each file done to ``on_done`` (its results copied to the output folder at once)."""
+
+    def __init__(self, out_root: Path, on_done):
+        super().__init__(out_root, quiet=True)
+        self._on_done = on_done
+
+    def done(self, rec: Record) -> None:
+        super().done(rec)
+        self._on_done(rec)
+
+
 class BatchJob(WorkerJob):
     def __init__(self, id: str, batch: Batch, settings: Settings, models: Models, batch_size: int,
                  max_pixels: int | None, results: Results | None = None):
@@ -71,12 +88,13 @@ class BatchJob(WorkerJob):
         self.log: RunLog | None = None
         self.report_path = batch.folder / 'report.json'
         self.results = results
+        self._kept: set[str] = set()  # outputs already copied to the output folder
 
     def run(self, worker: Worker) -> None:
         files = self.batch.files
         kinds = [file_kind(p) for p in files]
         inputs = [InputFile(p, k or 'image', n) for p, k, n in zip(files, kinds, unique_names(files))]
-        self.log = log = RunLog(self.out, quiet=True)
+        self.log = log = _KeepingLog(self.out, self._keep_record)
         images = []
         for inp in inputs:
             if inp.kind == 'video':
@@ -94,7 +112,7 @@ class BatchJob(WorkerJob):
         finally:
             self._count()
             write_report(self.report_path, self.public_records())
-            self.keep()
+            shutil.rmtree(self.batch.inputs, ignore_errors=True)  # read by now: room for other uploads
         failed = sum(1 for r in log.records if r.status == 'failed')
         self.message = f'{self.total - failed} done, {failed} failed'
 
@@ -125,12 +143,19 @@ class BatchJob(WorkerJob):
                                                warnings=[self._public(w) for w in r.warnings]))
         return records
 
-    def keep(self) -> None:
-        """Copy the finished results to the output folder (the zip's layout, no file there overwritten)."""
-        if self.results is not None:
-            for relative, path in self.zip_entries():
-                if relative != 'report.json':
-                    self.results.save_file(path, relative)
+    def _keep_record(self, rec: Record) -> None:
+        """Copy a finished file's results to the output folder (the zip's layout, no file there overwritten);
+        an ``OutputError`` (the folder full or read-only) ends the job."""
+        if self.results is None:
+            return
+        for out in rec.outputs:
+            path = Path(out)
+            if out not in self._kept and path.is_file():
+                self.results.save_file(path, path.relative_to(self.out).as_posix())
+                self._kept.add(out)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.batch.folder, ignore_errors=True)
 
     def zip_entries(self) -> Iterator[tuple[str, Path]]:
         for r in self.log.records if self.log else []:

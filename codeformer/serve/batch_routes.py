@@ -12,7 +12,17 @@ from starlette.routing import Route
 
 from codeformer.errors import CodeformerError
 from codeformer.serve.batch import Batch, BatchJob
-from codeformer.serve.http import TOKEN, Endpoints, client_of, job_of, lookup, measure, read_settings, receive
+from codeformer.serve.http import (
+    TOKEN,
+    Endpoints,
+    client_of,
+    job_of,
+    lookup,
+    measure,
+    owner_of,
+    read_settings,
+    receive,
+)
 from codeformer.serve.job_routes import finished
 from codeformer.serve.store import RequestError, extract_zip, free_name
 from codeformer.utils.image_io import ImageTooLarge, file_kind
@@ -66,13 +76,17 @@ class BatchApi(Endpoints):
 
     async def add_to_batch(self, request: Request) -> Response:
         batch = self.batch_of(request)
-        path = await receive(request, batch.folder / 'uploads', self.server.max_upload)
+        storage = self.server.storage
+        path = await receive(request, batch.folder / 'uploads', self.server.max_upload, storage)
         batch.inputs.mkdir(exist_ok=True)
         with open(path, 'rb') as f:
             is_zip = f.read(4) == ZIP_MAGIC
         if is_zip:
-            added = await run_in_threadpool(extract_zip, path, batch.inputs, self.server.max_upload)
-            path.unlink()
+            try:
+                with storage.meter() as meter:  # what it unpacks to counts too
+                    added = await run_in_threadpool(extract_zip, path, batch.inputs, self.server.max_upload, meter)
+            finally:
+                path.unlink()
         else:
             reason = await run_in_threadpool(refusal, path, self.server.max_pixels)
             if reason:
@@ -94,14 +108,15 @@ class BatchApi(Endpoints):
 
     async def start_batch(self, request: Request) -> Response:
         server = self.server
-        batch = self.batch_of(request)
         _, settings = await read_settings(server, request)
+        batch = self.batch_of(request)  # after the body is read: a start sent twice at once starts it once
         if not batch.files:
             raise RequestError('the batch has no files')
-        del server.batches[batch.id]
-        return JSONResponse(server.start(
-            BatchJob(batch.id, batch, settings, server.models, server.batch_size, server.max_pixels, server.results),
-            client_of(request)))
+        job = BatchJob(batch.id, batch, settings, server.models, server.batch_size, server.max_pixels,
+                       server.results)
+        status = server.start(job, client_of(request), owner_of(request))  # Busy: the batch stays, to start later
+        server.batches.pop(batch.id, None)
+        return JSONResponse(status)
 
     async def results_zip(self, request: Request) -> Response:
         job = finished(job_of(self.server, request), 'batch')

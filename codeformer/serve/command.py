@@ -15,6 +15,7 @@ from codeformer.batch import options
 from codeformer.batch.exits import EXIT_OK, interruption_code, say
 from codeformer.errors import InvalidOption
 from codeformer.precisions import PRECISIONS
+from codeformer.serve import limits
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -65,6 +66,23 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
                              f'(default: {DEFAULT_MAX_UPLOAD_MB})')
     parser.add_argument('--max_pixels', type=_checked(options.positive_int), default=options.DEFAULT_MAX_PIXELS,
                         metavar='N', help=options.MAX_PIXELS_HELP)
+    positive = _checked(options.positive_int)
+    parser.add_argument('--max_queued_jobs', type=positive, default=limits.DEFAULT_QUEUED_JOBS, metavar='N',
+                        help='batches and videos waiting to start, all clients together; more are answered "busy, '
+                             f'try again" (503) (default: {limits.DEFAULT_QUEUED_JOBS})')
+    parser.add_argument('--max_queued_jobs_per_client', type=positive,
+                        default=limits.DEFAULT_QUEUED_JOBS_PER_CLIENT, metavar='N',
+                        help='the same for one client: a browser tab, else an address '
+                             f'(default: {limits.DEFAULT_QUEUED_JOBS_PER_CLIENT})')
+    parser.add_argument('--max_waiting_tasks', type=positive, default=limits.DEFAULT_WAITING_TASKS, metavar='N',
+                        help='photo and frame requests waiting for the network, all clients together (one client: '
+                             f'{limits.DEFAULT_WAITING_TASKS_PER_CLIENT}) (default: {limits.DEFAULT_WAITING_TASKS})')
+    parser.add_argument('--max_photos', type=positive, default=limits.DEFAULT_PHOTOS, metavar='N',
+                        help='photos open at once in the photo tab, all clients together (one tab keeps its newest '
+                             f'{limits.DEFAULT_PHOTOS_PER_TAB}) (default: {limits.DEFAULT_PHOTOS})')
+    parser.add_argument('--max_stored_mb', type=positive, default=limits.DEFAULT_STORED_MB, metavar='MB',
+                        help='uploads and work files kept at once in the private folder; uploads beyond are '
+                             f'answered "busy" (503) (default: {limits.DEFAULT_STORED_MB})')
     parser.add_argument('--output_dir', default=DEFAULT_OUTPUT_DIR,
                         help='where every result is kept, in the batch tool\'s layout, never overwriting '
                              f'(default: {DEFAULT_OUTPUT_DIR})')
@@ -84,6 +102,15 @@ def page_token(args: argparse.Namespace) -> str | None:
     return secrets.token_urlsafe(24)
 
 
+def server_limits(args: argparse.Namespace) -> limits.Limits:
+    """The limits the options ask for."""
+    return limits.Limits(queued_jobs=args.max_queued_jobs, queued_jobs_per_client=args.max_queued_jobs_per_client,
+                         waiting_tasks=args.max_waiting_tasks,
+                         waiting_tasks_per_client=min(args.max_waiting_tasks, limits.DEFAULT_WAITING_TASKS_PER_CLIENT),
+                         stored_bytes=args.max_stored_mb * 1_000_000, photos=args.max_photos,
+                         photos_per_tab=min(args.max_photos, limits.DEFAULT_PHOTOS_PER_TAB))
+
+
 def is_loopback(host: str) -> bool:
     if host == 'localhost':
         return True
@@ -101,6 +128,9 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
         check_detector(args.detection_model)
     except InvalidOption as exc:
         parser.error(f'argument --detection_model: {exc.reason}')
+    if args.max_stored_mb < args.max_upload_mb:
+        parser.error(f'argument --max_stored_mb: {args.max_stored_mb} is less than --max_upload_mb '
+                     f'({args.max_upload_mb}): the largest upload would never fit')
 
     import uvicorn
 
@@ -119,7 +149,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
         model_name = Path(args.model_path).name
     defaults = Settings(w=args.fidelity_weight, detector=args.detection_model, parse=not args.no_parse)
     server = Server(Models(restorer, model_name), defaults, args.max_pixels, args.max_upload_mb * 1_000_000,
-                    restorer.batch_size, args.output_dir)
+                    restorer.batch_size, args.output_dir, server_limits(args))
     token = page_token(args)
     if token is None and not is_loopback(args.host):
         say('warning', f'listening on {args.host} with no token: anyone who can reach this computer on port '
@@ -157,5 +187,5 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
 
 def stopped(server, code: int) -> int:
     server.close()
-    say('stopped', 'the server stopped; its uploads and results were removed')
+    say('stopped', f'the server stopped; its uploads were removed, the results stay in {server.results.root}')
     return code

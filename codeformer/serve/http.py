@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from codeformer.errors import CodeformerError
 from codeformer.serve.session import Settings
-from codeformer.serve.store import RequestError, free_name, is_token, safe_name
+from codeformer.serve.store import Busy, RequestError, Storage, free_name, is_token, safe_name
 from codeformer.utils.image_io import check_pixels, image_size, read_file
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from codeformer.serve.worker import WorkerJob
 
 TOKEN = '{id:str}'  # the path parameter of every photo, batch, video and job URL
+DRAIN_BYTES = 64 * 2**20  # a refused upload's body read (and dropped) up to this, so its client reads the answer
 
 
 @dataclass
@@ -42,6 +44,14 @@ def client_of(request: Request) -> str | None:
     return value[:64] or None
 
 
+def owner_of(request: Request) -> str:
+    """Whose limits a request counts against: its browser tab, else its remote address."""
+    tab = client_of(request)
+    if tab is not None:
+        return f'tab {tab}'
+    return f'address {request.client.host if request.client else "unknown"}'
+
+
 def job_of(server: Server, request: Request) -> WorkerJob:
     """The job named by the request's ``id``, else a 404."""
     return lookup(server.worker.jobs, request, 'job')
@@ -56,30 +66,57 @@ def lookup(table: dict, request: Request, what: str):
     return found
 
 
-async def receive(request: Request, folder: Path, limit: int) -> Path:
-    """The request's body saved in ``folder`` under the cleaned ``name`` query parameter, at most ``limit`` bytes."""
+async def receive(request: Request, folder: Path, limit: int, storage: Storage | None = None) -> Path:
+    """The request's body saved in ``folder`` under the cleaned ``name`` query parameter, at most ``limit`` bytes,
+    each byte counted against ``storage``'s cap (``Busy`` beyond it). Nothing stays of an upload that is refused or
+    whose client goes away part way."""
     name = safe_name(request.query_params.get('name'))
     declared = request.headers.get('content-length')
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(f'{name}: {int(declared) / 1e6:.1f} MB is over the upload limit of {limit / 1e6:.0f} MB',
-                           413)
+    declared = int(declared) if declared and declared.isdigit() else None
+    if declared is not None and declared > limit:
+        raise RequestError(f'{name}: {declared / 1e6:.1f} MB is over the upload limit of {limit / 1e6:.0f} MB', 413)
+    if storage is not None:
+        await run_in_threadpool(storage.refresh)
+        room = storage.room()
+        if declared is not None and room is not None and declared > room:
+            await drain(request)
+            raise storage.full(declared)
     folder.mkdir(parents=True, exist_ok=True)
     target = free_name(folder, name)
     size = 0
     try:
-        with open(target, 'wb') as f:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise RequestError(f'{name}: over the upload limit of {limit / 1e6:.0f} MB', 413)
-                f.write(chunk)
+        with storage.meter() if storage is not None else contextlib.nullcontext() as meter:
+            with open(target, 'wb') as f:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestError(f'{name}: over the upload limit of {limit / 1e6:.0f} MB', 413)
+                    if meter is not None:
+                        meter.add(target, len(chunk))
+                    f.write(chunk)
+            if size == 0:
+                raise RequestError(f'{name}: empty file')
+    except Busy:
+        target.unlink(missing_ok=True)
+        await drain(request)
+        raise
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    if size == 0:
-        target.unlink(missing_ok=True)
-        raise RequestError(f'{name}: empty file')
     return target
+
+
+async def drain(request: Request, most: int = DRAIN_BYTES) -> None:
+    """Read what is left of a refused upload (up to ``most`` bytes, kept nowhere): a client still sending would
+    otherwise find the connection closed under it, and never read why."""
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > most:
+                return
+    except (ClientDisconnect, RuntimeError):  # gone, or the body was read already
+        return
 
 
 @contextlib.contextmanager
@@ -98,7 +135,7 @@ async def upload(server: Server, request: Request, kind: str) -> AsyncIterator[t
     checks in the ``async with`` block) is refused."""
     token, folder = server.storage.new_folder(kind)
     with removed_on_error(folder):
-        yield token, await receive(request, folder, server.max_upload)
+        yield token, await receive(request, folder, server.max_upload, server.storage)
 
 
 def measure(path: Path, name: str, max_pixels: int | None) -> None:
@@ -148,7 +185,14 @@ def attachment(name: str) -> str:
 
 
 async def _request_error(request: Request, exc: RequestError) -> Response:
-    return JSONResponse({'error': str(exc)}, status_code=exc.status)
+    headers = {'Retry-After': str(exc.retry_after)} if isinstance(exc, Busy) else None
+    return JSONResponse({'error': str(exc)}, status_code=exc.status, headers=headers)
+
+
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client closed the connection part way through its request: no one reads the answer (the upload's file
+    is removed already), and it is no error of the server's."""
+    return Response(status_code=400)
 
 
 async def _codeformer_error(request: Request, exc: CodeformerError) -> Response:
@@ -165,4 +209,4 @@ async def _out_of_memory(request: Request, exc: MemoryError) -> Response:
 
 # Every error the page sees is JSON with one line: refusals keep their status, library errors are 400s.
 EXCEPTION_HANDLERS = {RequestError: _request_error, CodeformerError: _codeformer_error, HTTPException: _http_error,
-                      MemoryError: _out_of_memory}
+                      MemoryError: _out_of_memory, ClientDisconnect: _client_gone}

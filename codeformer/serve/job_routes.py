@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,8 +50,10 @@ class JobApi(Endpoints):
         return JSONResponse([self.server.job_status(j) for j in self.own_jobs(request)])
 
     async def clear_jobs(self, request: Request) -> Response:
-        """Forget the asking tab's finished jobs (their downloads go with them)."""
-        return JSONResponse({'cleared': sum(self.server.worker.forget(j) for j in self.own_jobs(request))})
+        """Forget the asking tab's finished jobs (their downloads go with them, freeing the private folder)."""
+        jobs = self.own_jobs(request)
+        return JSONResponse({'cleared': await run_in_threadpool(
+            lambda: sum(self.server.worker.forget(j) for j in jobs))})
 
     async def job_status(self, request: Request) -> Response:
         return JSONResponse(self.server.job_status(job_of(self.server, request)))

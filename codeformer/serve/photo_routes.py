@@ -11,8 +11,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from codeformer.batch.exits import say
+from codeformer.errors import CodeformerError
 from codeformer.serve import photos
-from codeformer.serve.http import TOKEN, Endpoints, encode_png, measure, png_response, read_settings, upload
+from codeformer.serve.http import (
+    TOKEN,
+    Endpoints,
+    encode_png,
+    measure,
+    owner_of,
+    png_response,
+    read_settings,
+    upload,
+)
 from codeformer.serve.photos import Photo, Rendered
 from codeformer.serve.session import Settings
 from codeformer.serve.store import RequestError, is_token
@@ -41,7 +52,8 @@ def _face_index(request: Request) -> int:
 
 
 class PhotoApi(Endpoints):
-    """The one-photo endpoints; photos are looked up in the server's ``PhotoStore``, which forgets the oldest."""
+    """The one-photo endpoints; photos are looked up in the server's ``PhotoStore``, which forgets a tab's older
+    photos and idle ones."""
 
     def photo_of(self, request: Request) -> Photo:
         token = request.path_params['id']
@@ -55,19 +67,24 @@ class PhotoApi(Endpoints):
 
     async def upload_photo(self, request: Request) -> Response:
         server = self.server
+        owner = owner_of(request)
+        server.worker.check_tasks(owner)  # busy: said before the upload is read
+        server.photos.check_room(owner)
         async with upload(server, request, 'photos') as (token, path):
-            photo = Photo(token, path.name, path)
+            photo = Photo(token, path.name, path, owner=owner)
             await run_in_threadpool(measure, path, photo.name, server.max_pixels)
-            size = await server.on_worker(photos.load, photo, server.max_pixels)
-        server.photos.add(photo)
+            size = await server.on_worker(photos.load, photo, server.max_pixels, owner=owner)
+            server.photos.add(photo)
         detector = self.detector(request.query_params.get('detector') or server.defaults.detector)
+        # the rest of a request let in: not refused half way (the photo is stored already)
         faces = await server.on_worker(photos.detect, server.models, photo, detector)
         return JSONResponse({'id': token, 'name': photo.name, **size, 'faces': faces})
 
     async def detect_photo(self, request: Request) -> Response:
         photo = self.photo_of(request)
         detector = self.detector(request.query_params.get('detector'))
-        faces = await self.server.on_worker(photos.detect, self.server.models, photo, detector)
+        faces = await self.server.on_worker(photos.detect, self.server.models, photo, detector,
+                                            owner=owner_of(request))
         return JSONResponse({'id': photo.id, 'faces': faces})
 
     async def original(self, request: Request) -> Response:
@@ -87,13 +104,17 @@ class PhotoApi(Endpoints):
             raise RequestError('faces must be a list of face indices and face_w a map of index to w') from None
         side = bool(data.get('side'))
         result = await self.server.on_worker(photos.render, self.server.models, photo, settings, chosen, face_w,
-                                             self.server.max_pixels, side, key=('photo', photo.id, side))
+                                             self.server.max_pixels, side, key=('photo', photo.id, side),
+                                             owner=owner_of(request))
         return JSONResponse(result, background=None if side else BackgroundTask(self.keep, photo, photo.latest))
 
     def keep(self, photo: Photo, rendered: Rendered) -> None:
         """Write the result to the output folder once the page has its answer; the newest version wins."""
         if photo.latest is rendered:
-            photo.saved = self.server.results.save_photo(photo.saved, photo.name, rendered.png, rendered.faces)
+            try:
+                photo.saved = self.server.results.save_photo(photo.saved, photo.name, rendered.png, rendered.faces)
+            except CodeformerError as exc:  # a full or read-only output folder: the page has its result anyway
+                say('warning', exc)
 
     def latest(self, request: Request, photo: Photo) -> Rendered:
         """The photo's latest result (``?side=1``: at the second ``w``), unless the page asks (``?v=``) for one that a

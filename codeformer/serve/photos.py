@@ -4,6 +4,7 @@ visibility. The result is the batch tool's own (same ``FaceEnhancer``, same PNG 
 PNG text chunk. The functions here that run networks are called on the worker thread."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 from codeformer import __version__
 from codeformer.serve.pngtext import add_text
 from codeformer.serve.session import Models, Settings, check_w
-from codeformer.serve.store import RequestError
+from codeformer.serve.store import Busy, RequestError
 from codeformer.utils.image_io import check_pixels, decode_image, max_value, read_file, split_channels
 
 THUMB_PAD = 0.25  # a face's thumbnail: its box and this much of its size around it
@@ -44,30 +45,67 @@ class Photo:
     side: Rendered | None = None  # the latest result at a second w, shown beside the main one
     version: int = 0
     saved: str | None = None  # the stem of its files in the output folder, once saved
+    owner: str | None = None  # the client that uploaded it (``http.owner_of``)
+    used: float = field(default_factory=time.monotonic)  # when a request last asked for it
 
     @property
     def stem(self) -> str:
         return Path(self.name).stem or 'photo'
 
 
-class PhotoStore:
-    """The uploads of this server, the most recent ``capacity`` kept (older ones are forgotten, files removed)."""
+PHOTO_IDLE_S = 120  # a photo no request has asked for in this long may be forgotten for a newer one
 
-    def __init__(self, capacity: int = 16):
-        self.capacity = capacity
-        self._photos: OrderedDict[str, Photo] = OrderedDict()
+
+class PhotoStore:
+    """The photos open on this server (in memory, decoded, with their latest results): at most ``capacity``, and
+    ``per_tab`` for one browser tab, which shows only its newest (its older ones are forgotten first). When all
+    are taken, a new photo takes the place of one unused for ``idle_s``, else of its own client's oldest; if there
+    is neither, it is refused (``Busy``): many clients at once never make each other's photos disappear under
+    them. Used from the event loop only."""
+
+    def __init__(self, capacity: int | None = 32, per_tab: int | None = 2, idle_s: float = PHOTO_IDLE_S):
+        self.capacity, self.per_tab, self.idle_s = capacity, per_tab, idle_s
+        self._photos: OrderedDict[str, Photo] = OrderedDict()  # least recently used first
+
+    def check_room(self, owner: str | None = None) -> None:
+        """``Busy`` if a photo from ``owner`` would be refused now (said before its upload is read)."""
+        self._make_room(owner, forget=False)
 
     def add(self, photo: Photo) -> None:
+        """Keep ``photo``, forgetting what must go for it (see the class); ``Busy`` if nothing may."""
+        self._make_room(photo.owner, forget=True)
         self._photos[photo.id] = photo
-        while len(self._photos) > self.capacity:
-            _, old = self._photos.popitem(last=False)
-            old.path.unlink(missing_ok=True)
+
+    def _make_room(self, owner: str | None, forget: bool) -> None:
+        going = []
+        if self.per_tab is not None and owner is not None and owner.startswith('tab '):
+            own = [p for p in self._photos.values() if p.owner == owner]
+            going = own[:max(0, len(own) + 1 - self.per_tab)]
+        if self.capacity is not None and len(self._photos) - len(going) >= self.capacity:
+            now = time.monotonic()
+            rest = [p for p in self._photos.values() if p.id not in {g.id for g in going}]
+            idle = [p for p in rest if now - p.used >= self.idle_s]
+            own = [p for p in rest if owner is not None and p.owner == owner]
+            if not (idle or own):
+                raise Busy(f'busy: {len(self._photos)} photos are open on this server (the most it keeps); try '
+                           'again in a while', self.idle_s - (now - rest[0].used))
+            going.append((idle or own)[0])
+        if forget:
+            for old in going:
+                self._forget(old)
+
+    def _forget(self, photo: Photo) -> None:
+        del self._photos[photo.id]
+        photo.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            photo.path.parent.rmdir()
 
     def get(self, token: str) -> Photo:
         photo = self._photos.get(token)
         if photo is None:
             raise RequestError('no such photo (the server forgets old uploads and all uploads when it stops)', 404)
         self._photos.move_to_end(token)
+        photo.used = time.monotonic()
         return photo
 
 

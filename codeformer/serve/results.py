@@ -4,12 +4,19 @@ there already, and listed as a gallery that survives a reload. Names from the ga
 listing, never used as paths."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from pathlib import Path
 
+from codeformer.errors import CodeformerError
 from codeformer.serve.store import RequestError, free_name
 from codeformer.utils.image_io import write_bytes_atomic, write_image
+
+
+class OutputError(CodeformerError):
+    """A result could not be written to the output folder (read-only, full, not a folder): one line that says so."""
+
 
 GALLERY_SIZE = 200  # the newest results listed
 SHOWN = ('final_results', 'videos')  # what the gallery lists; the face crops stay beside them
@@ -25,12 +32,21 @@ class Results:
     def claim(self, folder: str, name: str) -> Path:
         """A new path ``<root>/<folder>/<name>`` (``name (2).png``, ... if taken), made empty now so that no one
         else takes it."""
-        with self._lock:
+        with self._lock, self.writing():
             target = self.root / folder
             target.mkdir(parents=True, exist_ok=True)
             path = free_name(target, name)
             path.touch()
             return path
+
+    @contextlib.contextmanager
+    def writing(self):
+        """An ``OSError`` while writing to the output folder as one ``OutputError`` line that names the folder."""
+        try:
+            yield
+        except OSError as exc:
+            raise OutputError(f'cannot keep the results in {self.root}: {exc.strerror or exc} (make room there, or '
+                              'make it writable; the next job will try again)') from None
 
     def save_photo(self, stem: str | None, name: str, png: bytes, faces: dict) -> str:
         """The photo's result (and its faces) under its own name, chosen on its first save: later versions of the
@@ -38,17 +54,23 @@ class Results:
         if stem is None:
             stem = self.claim('final_results', f'{Path(name).stem or "photo"}.png').stem
         # each file replaced whole (the gallery, listed meanwhile, never sees one half written), as the batch tool
-        write_bytes_atomic(self.root / 'final_results' / f'{stem}.png', png)
-        for k, (crop, face) in faces.items():
-            for folder, image in (('cropped_faces', crop), ('restored_faces', face)):
-                write_image(self.root / folder / f'{stem}_{k:02d}.png', image)
+        with self.writing():
+            write_bytes_atomic(self.root / 'final_results' / f'{stem}.png', png)
+            for k, (crop, face) in faces.items():
+                for folder, image in (('cropped_faces', crop), ('restored_faces', face)):
+                    write_image(self.root / folder / f'{stem}_{k:02d}.png', image)
         return stem
 
     def save_file(self, source: Path, relative: str) -> Path:
         """A copy of ``source`` at ``relative`` (a folder and a name made by this server), under a free name."""
         folder, _, name = relative.rpartition('/')
         target = self.claim(folder or '.', name)
-        shutil.copyfile(source, target)
+        try:
+            with self.writing():
+                shutil.copyfile(source, target)
+        except BaseException:
+            target.unlink(missing_ok=True)  # no half copy (a full disk) left to be listed
+            raise
         return target
 
     def gallery(self) -> list[dict]:

@@ -18,6 +18,7 @@ from codeformer.serve.http import (
     encode_png,
     job_of,
     lookup,
+    owner_of,
     png_response,
     read_settings,
     upload,
@@ -76,7 +77,7 @@ class VideoApi(Endpoints):
         data, settings = await read_settings(server, request)
         index = frame_index(video, data.get('index', 0))
         out = await server.on_worker(videos.preview, server.models, video, index, settings, server.max_pixels,
-                                     key=('video', video.id))
+                                     key=('video', video.id), owner=owner_of(request))
         return JSONResponse(out)
 
     async def preview_image(self, request: Request) -> Response:
@@ -90,11 +91,14 @@ class VideoApi(Endpoints):
         server = self.server
         video = self.video_of(request)
         _, settings = await read_settings(server, request)
-        token, _ = server.storage.new_folder('jobs')
-        return JSONResponse(server.start(
-            videos.VideoJob(token, video, settings, server.models, server.batch_size, server.max_pixels,
-                            server.results),
-            client_of(request)))
+        token, folder = server.storage.new_folder('jobs')
+        job = videos.VideoJob(token, video, settings, server.models, server.batch_size, server.max_pixels,
+                              server.results)
+        try:
+            return JSONResponse(server.start(job, client_of(request), owner_of(request)))
+        except RequestError:
+            folder.rmdir()  # the token's folder (empty): the job was not taken
+            raise
 
     async def video_result(self, request: Request) -> Response:
         job = finished(job_of(self.server, request), 'video')

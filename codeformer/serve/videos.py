@@ -139,6 +139,10 @@ class VideoJob(WorkerJob):
             if self.results is not None and self.result is not None and self.result.is_file():
                 self.results.save_file(self.result, f'videos/{self.result.name}')  # it stays, under a free name
 
+    def discard(self) -> None:
+        if self.result is not None:
+            self.result.unlink(missing_ok=True)
+
     def _restore(self, worker: Worker) -> None:
         out = self.video.folder / 'out'
         out.mkdir(exist_ok=True)

@@ -3,7 +3,10 @@ and long jobs (a batch, a video) one at a time, from a queue the page shows.
 
 Short tasks go first: a running job calls ``checkpoint`` between its steps, which runs the tasks waiting then and
 stops the job (raising ``JobStopped``) when Stop was pressed. A request never runs a network itself: it hands the
-work here and awaits the ``Future``."""
+work here and awaits the ``Future``.
+
+Both queues are bounded (``limits.Limits``): a task or job beyond a limit is refused at once with ``Busy`` (503 and
+``Retry-After``) instead of waiting without end; the ones already queued are never dropped for it."""
 from __future__ import annotations
 
 import collections
@@ -15,7 +18,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from codeformer.errors import CodeformerError
-from codeformer.serve.store import RequestError
+from codeformer.serve.limits import Limits
+from codeformer.serve.store import Busy, RequestError
+
+TASK_RETRY_S = 2  # Retry-After for a refused task: tasks take a second or so each
+JOB_RETRY_S = 30  # Retry-After for a refused job, when the running job gives no estimate of its own
 
 
 class JobStopped(KeyboardInterrupt):
@@ -41,6 +48,7 @@ class WorkerJob:
     finished: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     client: str | None = None  # the browser tab that started it (its own job list), None for scripts
+    owner: str | None = None  # whose queue it counts against: the browser tab, else the remote address
 
     def __setattr__(self, name: str, value) -> None:
         if name in ('done', 'part') and value != getattr(self, name, None):
@@ -49,6 +57,9 @@ class WorkerJob:
 
     def run(self, worker: Worker) -> None:  # pragma: no cover - each kind has its own
         raise NotImplementedError
+
+    def discard(self) -> None:
+        """Remove the job's work files (its downloads) from the private folder: it has been cleared."""
 
     @property
     def progress(self) -> float:
@@ -79,11 +90,12 @@ class WorkerJob:
 
 
 class Worker:
-    """The network thread."""
+    """The network thread, its queues bounded by ``limits``."""
 
-    def __init__(self):
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits.none()
         self._cond = threading.Condition()
-        self._tasks: collections.deque[tuple[Future, Callable, tuple, tuple | None]] = collections.deque()
+        self._tasks: collections.deque[tuple[Future, Callable, tuple, tuple | None, str | None]] = collections.deque()
         self._queue: collections.deque[WorkerJob] = collections.deque()
         self.jobs: dict[str, WorkerJob] = {}
         self.current: WorkerJob | None = None
@@ -91,35 +103,71 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name='codeformer-worker', daemon=True)
         self._thread.start()
 
-    def call(self, fn: Callable, *args, key: tuple | None = None) -> Future:
+    def call(self, fn: Callable, *args, key: tuple | None = None, owner: str | None = None) -> Future:
         """Run ``fn(*args)`` on the worker, before any further step of a job; its result or exception in a Future.
 
         A ``key`` (``('photo', id)``) makes the task replace a waiting one with the same key: only the newest of
-        quick slider moves runs, the older ones fail at once with a 409 the page ignores."""
+        quick slider moves runs, the older ones fail at once with a 409 the page ignores. A task for an ``owner``
+        (a client) counts against the limits on waiting tasks, and raises ``Busy`` beyond them; one without (the
+        rest of a request already let in) does not."""
         future: Future = Future()
         with self._cond:
-            if key is not None:
-                for old in [t for t in self._tasks if t[3] == key]:
-                    self._tasks.remove(old)
-                    if old[0].set_running_or_notify_cancel():
-                        old[0].set_exception(RequestError(f'replaced by a newer request for the same {key[0]}', 409))
-            self._tasks.append((future, fn, args, key))
+            replaced = [t for t in self._tasks if key is not None and t[3] == key]
+            if owner is not None:
+                self._check_tasks(owner, replaced)
+            for old in replaced:
+                self._tasks.remove(old)
+                if old[0].set_running_or_notify_cancel():
+                    old[0].set_exception(RequestError(f'replaced by a newer request for the same {key[0]}', 409))
+            self._tasks.append((future, fn, args, key, owner))
             self._cond.notify()
         return future
 
-    def submit(self, job: WorkerJob) -> None:
+    def check_tasks(self, owner: str) -> None:
+        """``Busy`` if a task for ``owner`` would be refused now: said before an upload is read, not after."""
         with self._cond:
+            self._check_tasks(owner, [])
+
+    def _check_tasks(self, owner: str, replaced: list) -> None:
+        limits = self.limits
+        waiting = [t for t in self._tasks if not any(t is r for r in replaced)]
+        if limits.waiting_tasks is not None and len(waiting) >= limits.waiting_tasks:
+            raise Busy(f'busy: {len(waiting)} requests are waiting for the network already (the most this server '
+                       f'takes); try again in a moment', TASK_RETRY_S)
+        own = sum(1 for t in waiting if t[4] == owner)
+        if limits.waiting_tasks_per_client is not None and own >= limits.waiting_tasks_per_client:
+            raise Busy(f'busy: {own} of your requests are waiting for the network already (the most for one '
+                       f'client); try again when they are done', TASK_RETRY_S)
+
+    def submit(self, job: WorkerJob) -> None:
+        """Queue ``job``; ``Busy`` (and nothing queued) when the queue, or its owner's share of it, is full."""
+        with self._cond:
+            limits = self.limits
+            if limits.queued_jobs is not None and len(self._queue) >= limits.queued_jobs:
+                raise Busy(f'busy: {len(self._queue)} jobs are waiting already (the most this server takes); try '
+                           f'again when one has started', self._job_retry())
+            own = sum(1 for j in self._queue if j.owner == job.owner)
+            if limits.queued_jobs_per_client is not None and own >= limits.queued_jobs_per_client:
+                raise Busy(f'busy: {own} of your jobs are waiting already (the most for one client); try again when '
+                           f'one has started', self._job_retry())
             self.jobs[job.id] = job
             self._queue.append(job)
             self._cond.notify()
 
+    def _job_retry(self) -> float:
+        """When a place in the queue frees: the running job's time left, within reason."""
+        left = self.current.seconds_left(time.monotonic()) if self.current is not None else None
+        return JOB_RETRY_S if left is None else min(300.0, max(5.0, left))
+
     def forget(self, job: WorkerJob) -> bool:
-        """Drop a finished ``job`` from the list (Clear on the page); False if it has not finished."""
+        """Drop a finished ``job`` from the list (Clear on the page) and its work files; False if it has not
+        finished."""
         with self._cond:
             if job.state in ('queued', 'running') or self.jobs.get(job.id) is not job:
                 return False
             del self.jobs[job.id]
-            return True
+        job.discard()
+        return True
 
     def stop(self, job: WorkerJob) -> None:
         """Stop ``job``: at once if it is waiting, at its next checkpoint if it runs."""
@@ -157,7 +205,7 @@ class Worker:
             with self._cond:
                 if not self._tasks:
                     return
-                future, fn, args, _ = self._tasks.popleft()
+                future, fn, args, _, _ = self._tasks.popleft()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -187,7 +235,7 @@ class Worker:
             except JobStopped:
                 job.state = 'stopped'
                 job.message = job.message or 'stopped; the results finished so far are kept'
-            except Exception as exc:  # noqa: BLE001  (the job fails, the server goes on)
+            except BaseException as exc:  # noqa: BLE001  (the job fails, the worker and the server go on)
                 if not isinstance(exc, CodeformerError):
                     traceback.print_exception(exc)
                 job.state, job.message = 'failed', str(exc).splitlines()[0] if str(exc) else type(exc).__name__

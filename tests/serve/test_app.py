@@ -268,8 +268,8 @@ def test_stopping_removes_the_private_folder(checkpoint, tmp_path, photo_file):
     assert served.stop() == 130  # Ctrl-C, as for every command
     assert 'POST /api/photos' not in served.log.read_text()  # -q: no request log
     assert not private[0].exists()
-    assert served.log.read_text().splitlines()[-1] == ('stopped: the server stopped; its uploads and results were '
-                                                       'removed')
+    assert served.log.read_text().splitlines()[-1] == ('stopped: the server stopped; its uploads were removed, the '
+                                                       f'results stay in {served.results.resolve()}')
 
 
 def test_requests_are_logged(server):

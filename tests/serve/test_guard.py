@@ -102,3 +102,12 @@ def test_beyond_this_computer_the_page_needs_its_token_which_never_reaches_the_l
         served.stop()
     log = served.log.read_text(errors='replace')
     assert 'GET /?token=[hidden]' in log and token not in log.replace(served.url, '')
+
+
+@pytest.mark.parametrize('host', ['photos.example.org', 'photos.example.org:8443'])
+def test_behind_a_reverse_proxy_the_pages_own_requests_pass(host):
+    """As the README's nginx example forwards them: the browser's Host, and an https Origin with the same name."""
+    policy = HostPolicy('127.0.0.1', ['photos.example.org'])
+    assert refusal(host, {'origin': f'https://{host}'}, 'POST', policy) is None
+    assert refusal(host, {'origin': 'https://attacker.example'}, 'POST', policy) is not None
+    assert refusal('attacker.example', {}, 'GET', policy) is not None

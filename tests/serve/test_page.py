@@ -1,7 +1,7 @@
 """The page in a real browser: Debian's headless Chromium driven through chromium-driver by Selenium, against a real
 server. Uploads a photo, moves the w slider, unticks a face, checks the before/after view, downloads the PNG and
-compares it with the batch tool's; runs a two-file batch with a corrupt file; previews a video frame. Screenshots go
-to the test's temp folder (and to $CODEFORMER_SCREENSHOTS when set).
+compares it with the batch tool's; runs a two-file batch with a corrupt file; previews a video frame; shows why a
+busy server refused. Screenshots go to the test's temp folder (and to $CODEFORMER_SCREENSHOTS when set).
 
 Without Chromium these tests skip, saying how to install it; with CODEFORMER_REQUIRE_BROWSER=1 (as .ci/run sets)
 they fail instead."""
@@ -291,3 +291,23 @@ def test_two_w_values_side_by_side(browser, server, tmp_path):
     browser.execute_script("const w = document.getElementById('w2'); w.value = '0.8'; "
                            "w.dispatchEvent(new Event('change'))")
     wait_until(browser, lambda d: by_id(d, 'side-label').text == 'w 0.80', 'the second w changed')
+
+
+def test_the_page_says_why_a_busy_server_refused(browser, checkpoint, tmp_path):
+    """A 503 (here: the private folder full) shows on the page as the server's one line, with how long to wait."""
+    from tests.serve.test_limits import noise_png
+    from tests.support.serve import start_server
+    served = start_server(checkpoint, tmp_path / 'full', '--max_upload_mb', '1', '--max_stored_mb', '1')
+    try:
+        batch = served.json('POST', '/api/batches')['id']  # a script's upload fills most of the folder
+        served.json('POST', f'/api/batches/{batch}/files?name=big.png', noise_png(512, 512, 0))
+        photo = tmp_path / 'more.png'
+        photo.write_bytes(noise_png(400, 400, 1))
+        open_page(browser, served)
+        by_id(browser, 'photo-input').send_keys(str(photo))
+        wait_until(browser, lambda d: 'busy' in by_id(d, 'status').text, 'the refusal')
+        said = by_id(browser, 'status').text
+        assert said.startswith("busy: the server's store of uploads is full") and said.endswith('(about 30 s)'), said
+        assert by_id(browser, 'status').get_attribute('class') == 'error'
+    finally:
+        served.stop()

@@ -20,7 +20,12 @@ async function api(method, url, body, headers = {}) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-  if (!response.ok) throw new Error((data && data.error) || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    let message = (data && data.error) || `${response.status} ${response.statusText}`;
+    const wait = response.headers.get('Retry-After');  // busy (503): the server says which limit, and how long
+    if (response.status === 503 && wait) message += ` (about ${wait} s)`;
+    throw new Error(message);
+  }
   return data;
 }
 const postJSON = (url, data) => api('POST', url, JSON.stringify(data), { 'Content-Type': 'application/json' });
