@@ -169,12 +169,10 @@ class FaceEnhancer:
         return self._face_up
 
     def _upsampler(self, name: str, argument: str):
-        if name != 'realesrgan':
-            raise InvalidOption('unknown upsampler (choose realesrgan)', argument, name)
-        from codeformer.background import RealESRGANUpsampler
+        from codeformer.upsamplers import build_upsampler
         device = self.restorer.device
         half = device.type == 'cuda' and self.restorer.dtype != torch.float32  # as the official: fp16 on a GPU
-        return RealESRGANUpsampler(device, half=half, tile=self.bg_tile, progress=self.progress)
+        return build_upsampler(name, device, half=half, tile=self.bg_tile, progress=self.progress, argument=argument)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the restored image for a whole photo of ``height`` x ``width``."""

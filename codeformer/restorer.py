@@ -16,13 +16,12 @@ import numpy as np
 import torch
 
 from codeformer.archs.codeformer_arch import CodeFormer
+from codeformer.backends import BACKENDS
 from codeformer.errors import InvalidOption
-from codeformer.notices import logger
 from codeformer.runtime import (
     auto_batch_size,
     compile_network,
     precision_policy,
-    prepare_for_inference,
     select_device,
 )
 from codeformer.utils.checkpoint import CheckpointError, mismatch, read_state_dict
@@ -93,7 +92,29 @@ def code_picker(states: Sequence, faces: list[np.ndarray]):
     return pick
 
 
-BACKENDS = ('pytorch', 'onnxruntime')
+class NetworkSource:
+    """The network a restorer runs: given in memory, or the task's weights (``model_path`` or the released file),
+    resolved and loaded the first time a backend asks."""
+
+    def __init__(self, net: CodeFormer | None, weight: str, model_path: str | None, progress: bool) -> None:
+        self._net, self._weight, self._model_path, self.progress = net, weight, model_path, progress
+        self._file: Path | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        return self._net is not None
+
+    def weight_file(self) -> Path | None:
+        """The checkpoint's path (None for a network given in memory)."""
+        if self._net is None and self._file is None:
+            from codeformer.weight_zoo import resolve
+            self._file = resolve(self._weight, self._model_path, progress=self.progress)
+        return self._file
+
+    def network(self) -> CodeFormer:
+        if self._net is None:
+            self._net = load_codeformer(self.weight_file())
+        return self._net
 
 
 class FaceRestorer:
@@ -127,46 +148,20 @@ class FaceRestorer:
         if not 0.0 <= self.w <= 1.0:
             raise InvalidOption('must be in [0, 1]', 'w', self.w)
         self.adain = self.task.adain
-        if backend not in BACKENDS:
-            raise InvalidOption(f'unknown backend; choose from {", ".join(BACKENDS)}', 'backend', backend)
+        entry = BACKENDS.get_entry(backend)
         self.backend = backend
         self.device = select_device(device)
         self.precision = 'fp32' if fp32 else precision
-        self.policy = precision_policy(self.device, self.precision if backend == 'pytorch' else 'fp32')
+        self.policy = precision_policy(self.device, self.precision if entry.extra['precisions'] else 'fp32')
         self.dtype = self.policy.dtype  # of what runs after the codes are chosen (the decoder; ParseNet follows)
         self.batch_size = max(1, int(batch_size or auto_batch_size(self.device, self.dtype)))
-        weight_file = None
-        if net is None and (backend == 'pytorch' or onnx_path is None or not Path(onnx_path).is_file()):
-            from codeformer.weight_zoo import resolve
-            weight_file = resolve(self.task.weight, model_path, progress=progress)
-            net = load_codeformer(weight_file)
-        if backend == 'onnxruntime':
-            self.net = self._onnx(net, weight_file, onnx_path, progress)
-        else:
-            self.net = prepare_for_inference(net, self.device, self.dtype, self.policy.fp32_parts)
+        self.net = entry.factory(self, NetworkSource(net, self.task.weight, model_path, progress), onnx_path)
         self.size = int(self.net.resolution)
         self.compiled = None
         if compile:
-            if backend != 'pytorch':
-                raise InvalidOption('compiling needs the pytorch backend', 'backend', backend)
+            if not entry.extra['compiles']:
+                raise InvalidOption('compiling needs a backend that compiles (pytorch)', 'backend', backend)
             self.compiled = compile_network(self.net)
-
-    def _onnx(self, net: CodeFormer | None, weight_file: Path | None, onnx_path: str | os.PathLike | None,
-              progress: bool):
-        """The network as an onnxruntime session, exported (once, beside the weights) when the file is missing."""
-        from codeformer.onnx_backend import OnnxCodeFormer
-
-        if onnx_path is None:
-            if weight_file is None:
-                raise ValueError('backend onnxruntime with a network given in memory needs onnx_path')
-            onnx_path = Path(weight_file).with_suffix('.onnx')
-        onnx_path = Path(onnx_path)
-        if not onnx_path.is_file():
-            from codeformer.onnx_export import LICENCE_NOTE, export_onnx
-
-            logger.info(f'exporting the network to {onnx_path} for onnxruntime (once; {LICENCE_NOTE})')
-            export_onnx(net, onnx_path, adain=self.adain)
-        return OnnxCodeFormer(onnx_path, self.device)
 
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None,
                       states: Sequence | None = None,
@@ -185,7 +180,7 @@ class FaceRestorer:
         weights = self.weights_for(len(faces), w)
         if states is not None and len(states) != len(faces):
             raise InvalidOption(f'{len(states)} states for {len(faces)} faces')
-        if states is not None and any(s is not None for s in states) and self.backend != 'pytorch':
+        if states is not None and any(s is not None for s in states) and not self.picks_codes:
             raise InvalidOption('picking codes with memory needs the pytorch backend', 'backend', self.backend)
         out: list[np.ndarray] = []
         for start in range(0, len(faces), self.batch_size):
@@ -217,6 +212,11 @@ class FaceRestorer:
             weights = [*weights, *[weights[-1]] * spare]
         w = torch.tensor(weights, dtype=torch.float32, device=batch.device)
         return self.compiled(batch.contiguous(memory_format=torch.channels_last), w=w, adain=self.adain)[0][:count]
+
+    @property
+    def picks_codes(self) -> bool:
+        """Whether ``restore_faces`` takes ``states`` (its backend's ``picks_codes``)."""
+        return bool(BACKENDS[self.backend].extra['picks_codes'])
 
     def weights_for(self, count: int, w: float | Sequence[float] | None) -> list[float]:
         """One checked fidelity weight per face."""

@@ -15,6 +15,7 @@ from codeformer.enhancer import FaceEnhancer
 from codeformer.inpainting import inpaint_faces
 from codeformer.reconstruction import VQGANReconstructor
 from codeformer.restorer import FaceRestorer
+from codeformer.settings import PhotoSettings
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, ImageReadError, file_kind, read_image, split_channels
 from codeformer.utils.inputs import InputFile
 
@@ -164,6 +165,9 @@ def build_job(options: RunOptions) -> Job:
     if options.command not in COMMANDS:
         raise UsageError(f'unknown command {options.command!r}; choose from {", ".join(COMMANDS)}')
     w = 0.5 if options.fidelity_weight is None else options.fidelity_weight  # 0 is a weight, not "not given"
+    if options.whole_photos:  # checked before any network loads, as the web page checks them
+        PhotoSettings(w, options.upscale, options.detection_model, not options.no_parse, options.bg_upsampler,
+                      options.face_upsample)
     restorer = FaceRestorer(COMMANDS[options.command], w=w, model_path=options.model_path, device=options.device,
                             precision=options.precision, batch_size=options.batch_size, progress=not options.quiet,
                             backend=options.backend, onnx_path=options.onnx_path, compile=options.compile)

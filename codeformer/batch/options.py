@@ -1,16 +1,12 @@
-"""What a restore, colorize or inpaint run is asked to do (``RunOptions``), and the checked values every front end
-accepts (numbers in a range), so that the command line and the web page refuse the same things in the same words."""
+"""What a restore, colorize or inpaint run is asked to do (``RunOptions``); the values' checks are the library's
+(``codeformer.settings``), which the web page uses too."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 
-from codeformer.errors import InvalidOption
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS
 
-__all__ = ['DEFAULT_MAX_PIXELS', 'MAX_PIXELS_HELP', 'PRECISION_HELP', 'RunOptions', 'number']
-
-MAX_UPSCALE = 16
+__all__ = ['DEFAULT_MAX_PIXELS', 'MAX_PIXELS_HELP', 'PRECISION_HELP', 'RunOptions']
 COMMANDS = {'restore': 'restoration', 'colorize': 'colorization', 'inpaint': 'inpainting'}  # -> FaceRestorer task
 
 PRECISION_HELP = ('auto: codes chosen in fp32 and the decoder in bf16 (bf16-split) on CUDA and on CPUs with native '
@@ -19,42 +15,6 @@ PRECISION_HELP = ('auto: codes chosen in fp32 and the decoder in bf16 (bf16-spli
 MAX_PIXELS_HELP = ('refuse, from its header and before decoding, an image (or video frame) with more pixels than '
                    f'this, or whose result would have more (default: {DEFAULT_MAX_PIXELS}, Pillow\'s limit: 537 MB as '
                    '8-bit colour)')
-
-
-def number(kind: type, low: float | None = None, high: float | None = None,
-           above: float | None = None) -> Callable[[str], float]:
-    """A parser of text: ``kind`` (int or float) within [low, high], or greater than ``above``; else an
-    ``InvalidOption`` saying what is wanted."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise InvalidOption(f'not a {"whole number" if kind is int else "number"}: {text!r}') from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f'in [{low}, {high}]' if high is not None else f'{low} or more'
-            raise InvalidOption(f'must be {bounds}, got {value}')
-        if above is not None and not value > above:
-            raise InvalidOption(f'must be more than {above}, got {value}')
-        return value
-    parse.__name__ = kind.__name__
-    return parse
-
-
-fidelity_weight = number(float, 0, 1)
-positive_int = number(int, 1)
-positive_float = number(float, above=0)
-crf_value = number(int, 0, 51)
-non_negative_int = number(int, 0)
-non_negative_float = number(float, 0)
-upscale_value = number(int, 1, MAX_UPSCALE)
-port_number = number(int, 0, 65535)
-
-
-def on_off(text: str) -> bool:
-    """``on`` or ``off`` (as a switch whose default is on is written: ``--temporal off``)."""
-    if text.lower() not in ('on', 'off'):
-        raise InvalidOption(f'choose on or off, got {text!r}')
-    return text.lower() == 'on'
 
 
 @dataclass

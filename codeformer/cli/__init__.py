@@ -36,6 +36,8 @@ def guarded(command: Callable[[], int]) -> int:
 def _main(argv: list[str] | None) -> int:
     import importlib
 
+    from codeformer.registry import load_plugins
+    load_plugins()  # before the options are made: their help and values come from the registries
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else 'restore'
     if command in _MODULES:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from codeformer import __version__
-from codeformer.batch import options
-from codeformer.batch.options import MAX_PIXELS_HELP, MAX_UPSCALE, PRECISION_HELP
+from codeformer import __version__, settings
+from codeformer.backends import BACKENDS
+from codeformer.batch.options import MAX_PIXELS_HELP, PRECISION_HELP
 from codeformer.batch.shards import parse_shard
+from codeformer.detection import DETECTORS
 from codeformer.errors import CodeformerError, InvalidOption, about
 from codeformer.precisions import PRECISIONS
+from codeformer.upsamplers import UPSAMPLERS
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS
 
 
 def checked(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """An argparse type from one of ``codeformer.batch.options``' parsers: its ``InvalidOption`` as argparse's error."""
+    """An argparse type from one of ``codeformer.settings``' parsers: its ``InvalidOption`` as argparse's error."""
     def convert(text: str):
         try:
             return parse(text)
@@ -26,17 +28,18 @@ def checked(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 
 def number(kind: type, low: float | None = None, high: float | None = None, above: float | None = None):
-    return checked(options.number(kind, low, high, above))
+    return checked(settings.number(kind, low, high, above))
 
 
-fidelity_weight = checked(options.fidelity_weight)
-positive_int = checked(options.positive_int)
-positive_float = checked(options.positive_float)
-crf_value = checked(options.crf_value)
-non_negative_int = checked(options.non_negative_int)
-non_negative_float = checked(options.non_negative_float)
+fidelity_weight = checked(settings.fidelity_weight)
+upscale_value = checked(settings.upscale_value)
+positive_int = checked(settings.positive_int)
+positive_float = checked(settings.positive_float)
+crf_value = checked(settings.crf_value)
+non_negative_int = checked(settings.non_negative_int)
+non_negative_float = checked(settings.non_negative_float)
 shard_option = checked(parse_shard)
-on_off = checked(options.on_off)
+on_off = checked(settings.on_off)
 
 # Library arguments that the command line names otherwise (any other ``name`` is ``--name``).
 FLAGS = {'w': '-w', 'use_parse': '--no_parse', 'masks': '--mask'}
@@ -66,9 +69,9 @@ def add_common_options(parser: argparse.ArgumentParser, default_input: str) -> N
                              'on a GPU as many as fit in its free memory)')
     parser.add_argument('--device', default='auto', help='auto (default), cpu, cuda, cuda:N or mps')
     add_precision(parser)
-    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
-                        help='run the network in PyTorch (default) or in onnxruntime from an ONNX export (made '
-                             'beside the weights on first use, or --onnx_path)')
+    parser.add_argument('--backend', default='pytorch',
+                        help=f'what runs the network: {BACKENDS.described("pytorch")}; onnxruntime runs an ONNX '
+                             'export (made beside the weights on first use, or --onnx_path)')
     parser.add_argument('--onnx_path', default=None, help='the ONNX file for --backend onnxruntime')
     parser.add_argument('--skip_existing', action='store_true',
                         help='leave inputs whose results exist already (resume a stopped batch)')
@@ -120,19 +123,19 @@ def restore_parser(prog: str = 'inference_codeformer.py') -> argparse.ArgumentPa
     parser.add_argument('-w', '--fidelity_weight', type=fidelity_weight, default=0.5,
                         help='balance quality (0) and fidelity to the input (1); default 0.5')
     parser.add_argument('--has_aligned', action='store_true', help='inputs are aligned 512x512 face crops')
-    parser.add_argument('-s', '--upscale', type=number(int, 1, MAX_UPSCALE), default=2,
-                        help=f'output size relative to the input, a whole number from 1 to {MAX_UPSCALE} (default: 2)')
+    parser.add_argument('-s', '--upscale', type=upscale_value, default=2,
+                        help=f'output size relative to the input, a whole number from 1 to {settings.MAX_UPSCALE} '
+                             '(default: 2)')
     parser.add_argument('--detection_model', default='retinaface_resnet50',
-                        help='face detector: retinaface_resnet50 (default), retinaface_mobile0.25, dlib, or one '
-                             'that needs no download (see README)')
+                        help=f'face detector: {DETECTORS.described("retinaface_resnet50")} (see README)')
     parser.add_argument('--only_center_face', action='store_true', help='restore only the face nearest the centre')
     parser.add_argument('--min_eye_distance', type=non_negative_float, default=5.0,
                         help='ignore faces whose eyes are closer than this many input pixels (default: 5)')
     parser.add_argument('--draw_box', action='store_true', help='outline the restored faces in the result')
     parser.add_argument('--no_parse', action='store_true',
                         help='paste faces back with a feathered square instead of a face-parsing mask')
-    parser.add_argument('--bg_upsampler', default=None, choices=['realesrgan'],
-                        help='upsample the background with Real-ESRGAN (slow on the CPU)')
+    parser.add_argument('--bg_upsampler', default=None,
+                        help=f'upsample the background: {UPSAMPLERS.described()} (slow on the CPU)')
     parser.add_argument('--face_upsample', action='store_true',
                         help='upsample the restored faces with Real-ESRGAN before pasting them (the background '
                              'upsampler\'s, or one of their own without --bg_upsampler)')
@@ -215,7 +218,7 @@ def crop_parser(prog: str, min_size_default: float, sidecars: bool) -> argparse.
     ap.add_argument('--only_largest', action='store_true', help='keep only the largest face of each photo')
     ap.add_argument('--min_size', type=non_negative_float, default=min_size_default,
                     help=f'skip faces narrower than this many pixels in the photo (default: {min_size_default:g})')
-    ap.add_argument('--detection_model', default='mtcnn', help='face detector (default: mtcnn, no download)')
+    ap.add_argument('--detection_model', default='mtcnn', help=f'face detector: {DETECTORS.described("mtcnn")}')
     ap.add_argument('--device', default='auto')
     add_max_pixels(ap)
     ap.add_argument('-q', '--quiet', action='store_true')

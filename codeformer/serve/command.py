@@ -10,9 +10,10 @@ import sys
 import threading
 import webbrowser
 
-from codeformer import __version__
+from codeformer import __version__, settings
 from codeformer.batch import options
 from codeformer.batch.exits import EXIT_OK, interruption_code, say
+from codeformer.detection import DETECTORS
 from codeformer.errors import InvalidOption
 from codeformer.precisions import PRECISIONS
 from codeformer.serve import limits
@@ -36,7 +37,7 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description='A local web page for restoring photos and videos.')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to listen on (default: 127.0.0.1, this computer only)')
-    parser.add_argument('--port', type=_checked(options.port_number), default=DEFAULT_PORT,
+    parser.add_argument('--port', type=_checked(settings.port_number), default=DEFAULT_PORT,
                         help=f'port (default: {DEFAULT_PORT}; 0: any free port)')
     parser.add_argument('--open', action='store_true', help='open the page in the web browser')
     parser.add_argument('--allow-host', '--allow_host', dest='allow_host', action='append', default=[],
@@ -55,18 +56,19 @@ def serve_parser(prog: str = 'codeformer serve') -> argparse.ArgumentParser:
     parser.add_argument('--compile', action='store_true',
                         help='compile the network with torch.compile (the first run compiles; later ones read the '
                              'cache)')
-    parser.add_argument('--batch_size', type=_checked(options.positive_int), default=None,
+    parser.add_argument('--batch_size', type=_checked(settings.positive_int), default=None,
                         help='faces per network call (default: chosen for the device)')
-    parser.add_argument('-w', '--fidelity_weight', type=_checked(options.fidelity_weight), default=0.5,
+    parser.add_argument('-w', '--fidelity_weight', type=_checked(settings.fidelity_weight), default=0.5,
                         help="the page's starting w (default: 0.5)")
-    parser.add_argument('--detection_model', default='retinaface_resnet50', help="the page's starting face detector")
+    parser.add_argument('--detection_model', default='retinaface_resnet50',
+                        help=f"the page's starting face detector: {DETECTORS.described('retinaface_resnet50')}")
     parser.add_argument('--no_parse', action='store_true', help="the page starts with face parsing off")
-    parser.add_argument('--max_upload_mb', type=_checked(options.positive_int), default=DEFAULT_MAX_UPLOAD_MB,
+    parser.add_argument('--max_upload_mb', type=_checked(settings.positive_int), default=DEFAULT_MAX_UPLOAD_MB,
                         help='largest upload (a file, or what a zip unpacks to) in MB '
                              f'(default: {DEFAULT_MAX_UPLOAD_MB})')
-    parser.add_argument('--max_pixels', type=_checked(options.positive_int), default=options.DEFAULT_MAX_PIXELS,
+    parser.add_argument('--max_pixels', type=_checked(settings.positive_int), default=options.DEFAULT_MAX_PIXELS,
                         metavar='N', help=options.MAX_PIXELS_HELP)
-    positive = _checked(options.positive_int)
+    positive = _checked(settings.positive_int)
     parser.add_argument('--max_queued_jobs', type=positive, default=limits.DEFAULT_QUEUED_JOBS, metavar='N',
                         help='batches and videos waiting to start, all clients together; more are answered "busy, '
                              f'try again" (503) (default: {limits.DEFAULT_QUEUED_JOBS})')
@@ -121,6 +123,8 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
+    from codeformer.registry import load_plugins
+    load_plugins()  # before the options: the detectors they take, and the page's lists, come from the registries
     parser = serve_parser(prog)
     args = parser.parse_args(argv)
     from codeformer.detection import check_detector

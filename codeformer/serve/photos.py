@@ -173,7 +173,7 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     if any(not 0 <= i < len(photo.faces) for i in chosen):
         raise RequestError(f'{photo.name}: no such face (the photo has {len(photo.faces)})')
     chosen = sorted(set(chosen))
-    ws = [check_w(float(face_w.get(i, s.w)), f'w of face {i + 1}') for i in chosen]
+    ws = [check_w(face_w.get(i, s.w), f'w of face {i + 1}') for i in chosen]
     faces = [photo.faces[i] for i in chosen]
     network0, sent0 = models.cache.network_seconds, models.cache.network_faces
     result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws])[0]

@@ -42,7 +42,9 @@ class Server:
 
     def info(self) -> dict:
         from codeformer.detection import DETECTORS
+        from codeformer.upsamplers import UPSAMPLERS
         return {'version': __version__, 'defaults': asdict(self.defaults), 'detectors': list(DETECTORS),
+                'upsamplers': list(UPSAMPLERS),
                 'model': self.models.model_name or 'released', 'max_pixels': self.max_pixels,
                 'max_upload_bytes': self.max_upload, 'output_dir': str(self.results.root),
                 'limits': asdict(self.limits)}

@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from codeformer import settings
 from codeformer.enhancer import FaceEnhancer
+from codeformer.errors import InvalidOption, about
 from codeformer.restorer import FaceRestorer
 from codeformer.serve.store import RequestError
-
-MAX_UPSCALE = 16
+from codeformer.settings import PhotoSettings
 
 
 @dataclass(frozen=True)
@@ -36,31 +37,20 @@ class Settings:
 
     @classmethod
     def from_request(cls, data: dict, defaults: Settings) -> Settings:
-        """Settings from a request's JSON, each value checked (a bad one is a one-line ``RequestError``)."""
-        from codeformer.detection import DETECTORS
+        """Settings from a request's JSON, each value checked by the library's ``PhotoSettings`` (as the command line's
+        are), a bad one a one-line ``RequestError`` in the page's words with the library's reason."""
         values = asdict(defaults)
         for key in values:
             if key in data and data[key] is not None:
                 values[key] = data[key]
             elif key in data and key == 'bg_upsampler':
                 values[key] = None
-        try:
-            upscale = float(values['upscale'])
-            s = cls(w=float(values['w']), upscale=int(upscale), detector=str(values['detector']),
-                    parse=bool(values['parse']), bg_upsampler=values['bg_upsampler'] or None,
-                    face_upsample=bool(values['face_upsample']), visibility=float(values['visibility']))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise RequestError(f'bad setting: {exc}') from None
-        check_w(s.w, 'w')
-        if not 0 <= s.visibility <= 1:
-            raise RequestError(f'visibility must be in [0, 1], got {s.visibility}')
-        if not upscale.is_integer() or not 1 <= upscale <= MAX_UPSCALE:
-            raise RequestError(f'upscale must be a whole number from 1 to {MAX_UPSCALE}, got {values["upscale"]}')
-        if s.detector not in DETECTORS:
-            raise RequestError(f'unknown detector {s.detector!r}; known: {", ".join(DETECTORS)}')
-        if s.bg_upsampler not in (None, 'realesrgan'):
-            raise RequestError(f'unknown background upsampler {s.bg_upsampler!r} (choose realesrgan or none)')
-        return s
+        with page_words():
+            checked = PhotoSettings(values['w'], values['upscale'], str(values['detector']), bool(values['parse']),
+                                    values['bg_upsampler'] or None, bool(values['face_upsample']))
+            visibility = settings.checked(settings.number(float, 0, 1), values['visibility'], 'visibility')
+        return cls(w=checked.w, upscale=checked.upscale, detector=checked.detector, parse=checked.parse,
+                   bg_upsampler=checked.bg_upsampler, face_upsample=checked.face_upsample, visibility=visibility)
 
     def describe(self) -> str:
         return (f'w: {self.w:g}, upscale: {self.upscale}, detector: {self.detector}, parse: {_yes(self.parse)}, '
@@ -85,10 +75,27 @@ def _yes(flag: bool) -> str:
     return 'yes' if flag else 'no'
 
 
-def check_w(value: float, what: str) -> float:
-    if not 0 <= value <= 1:
-        raise RequestError(f'{what} must be in [0, 1] (0: quality, 1: identity), got {value}')
-    return value
+# The library's arguments as the page's fields name them.
+PAGE_FIELDS = {'detection_model': 'detector'}
+
+
+@contextmanager
+def page_words() -> Iterator[None]:
+    """The library's ``InvalidOption`` as the page says it: ``detector 'nope': unknown detector; known: ...``,
+    ``w: must be in [0, 1], got 2.0``."""
+    try:
+        yield
+    except InvalidOption as exc:
+        field = PAGE_FIELDS.get(exc.argument, exc.argument)
+        said = 'got ' in exc.reason or exc.reason.endswith(repr(exc.value))
+        subject = field if said else f'{field} {exc.value!r}'  # the value said once
+        raise RequestError(about(subject, exc.reason) if field else exc.reason) from None
+
+
+def check_w(value: object, what: str) -> float:
+    """A face's own ``w``, checked as the library checks every ``w``."""
+    with page_words():
+        return settings.checked(settings.fidelity_weight, value, what)
 
 
 class FaceCache:

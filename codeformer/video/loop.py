@@ -288,9 +288,10 @@ class VideoRestoration:
 
 
 def _picks_codes(enhancer) -> bool:
-    """Whether the enhancer's network takes codes picked outside it (the PyTorch one does)."""
+    """Whether the enhancer's network takes codes picked outside it (its backend's ``picks_codes``: PyTorch's does;
+    a stand-in restorer that does not say is taken at its word for ``states``)."""
     restorer = getattr(enhancer, 'restorer', None)
-    return restorer is not None and getattr(restorer, 'backend', 'pytorch') == 'pytorch'
+    return restorer is not None and bool(getattr(restorer, 'picks_codes', True))
 
 
 class _Failed(Exception):

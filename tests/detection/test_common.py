@@ -10,7 +10,7 @@ from codeformer.detection import DETECTORS, DetectedFace, Detector, as_bgr, buil
 
 def test_registry_names_and_download_notes():
     assert {'retinaface_resnet50', 'retinaface_mobile0.25', 'dlib', 'mtcnn'} <= set(DETECTORS)
-    assert 'no download' in DETECTORS['mtcnn'] and 'download' in DETECTORS['retinaface_resnet50']
+    assert 'no download' in DETECTORS['mtcnn'].help and 'download' in DETECTORS['retinaface_resnet50'].help
 
 
 def test_detected_face_normalises_types():

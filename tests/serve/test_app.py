@@ -108,12 +108,13 @@ def test_bad_requests_are_one_line_errors(server, tmp_path):
     assert 'big.png: 21.0 MB is over the upload limit of 20 MB' in declared_too_large(server, 21_000_000)
     assert error('POST', '/api/photos?name=empty.png', b'') == 'empty.png: empty file'
     photo = upload_photo(server, write_face(tmp_path / 'face.png'))
-    assert 'w must be in [0, 1]' in error('POST', f'/api/photos/{photo["id"]}/restore', {'settings': {'w': 2}})
-    assert 'w of face 1 must be in [0, 1]' in error('POST', f'/api/photos/{photo["id"]}/restore',
+    assert error('POST', f'/api/photos/{photo["id"]}/restore', {'settings': {'w': 2}}) == (
+        'w: must be in [0, 1], got 2.0')
+    assert 'w of face 1: must be in [0, 1], got -1.0' in error('POST', f'/api/photos/{photo["id"]}/restore',
                                                      {'faces': [0], 'face_w': {'0': -1}})
     assert 'no such face' in error('POST', f'/api/photos/{photo["id"]}/restore', {'faces': [5]})
     assert 'unknown detector' in error('POST', f'/api/photos/{photo["id"]}/detect?detector=nope')
-    assert 'upscale must be a whole number' in error('POST', f'/api/photos/{photo["id"]}/restore',
+    assert 'upscale: not a whole number: 1.5' in error('POST', f'/api/photos/{photo["id"]}/restore',
                                                      {'settings': {'upscale': 1.5}})
     assert error('GET', '/api/photos/../../etc/passwd/original.png', expect=404)
     assert error('GET', '/api/photos/0123456789abcdef/original.png', expect=404)

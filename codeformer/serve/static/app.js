@@ -119,6 +119,8 @@ async function init() {
   for (let s = 1; s <= 8; s++) $('upscale').add(new Option(`${s}x`, s));
   $('upscale').value = d.upscale;
   for (const name of state.info.detectors) $('detector').add(new Option(name, name));
+  const upsamplers = [...$('bg-upsampler').options].map((o) => o.value);
+  for (const name of state.info.upsamplers) if (!upsamplers.includes(name)) $('bg-upsampler').add(new Option(name, name));
   $('detector').value = d.detector;
   $('w').value = d.w;
   $('parse').checked = d.parse;
