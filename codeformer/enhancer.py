@@ -26,6 +26,7 @@ from codeformer.alignment import (
 )
 from codeformer.errors import InvalidOption
 from codeformer.gray import decisive_stats, gray_face, is_gray, looks_gray
+from codeformer.outputs import official_layout
 from codeformer.paste import face_to_canvas, paste_face
 from codeformer.restorer import FaceRestorer
 from codeformer.utils.image_io import as_uint8, join_channels, max_value, split_channels
@@ -62,13 +63,8 @@ class Enhanced:
         """The files the official script writes for this image, by relative path with ``{name}`` for the image's
         name: ``cropped_faces/{name}_00.png``, ``restored_faces/{name}_00<tail>.png`` per face (``faces``), and
         ``final_results/{name}<tail>.png``."""
-        files = {}
-        if faces:
-            for i, (crop, face) in enumerate(zip(self.cropped_faces, self.restored_faces)):
-                files[f'cropped_faces/{{name}}_{i:02d}.png'] = crop
-                files[f'restored_faces/{{name}}_{i:02d}{tail}.png'] = face
-        files[f'final_results/{{name}}{tail}.png'] = self.restored_img
-        return files
+        shown = [(i, crop, face) for i, (crop, face) in enumerate(zip(self.cropped_faces, self.restored_faces))]
+        return official_layout(self.restored_img, shown if faces else (), tail)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 JSON sidecar holding its matrix; a photo that fails costs only itself."""
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,8 @@ from codeformer.batch.images import describe_failure
 from codeformer.batch.report import RunLog
 from codeformer.errors import CodeformerError
 from codeformer.face_crops import crop_faces, sidecar
-from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, read_image, write_bytes_atomic, write_image
+from codeformer.outputs import write_results
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, read_image
 from codeformer.utils.inputs import InputFile, scan_inputs
 
 
@@ -54,18 +54,11 @@ def crop_folder(log: RunLog, inputs: Sequence[InputFile], detector, size: int = 
             try:
                 crops = crop_faces(read_image(inp.path, max_pixels), detector, size, only_largest, min_size)
                 for k, (crop, matrix, face) in enumerate(crops):
-                    files = {log.out_root / f'{inp.name}_{k:02d}.png': crop}
+                    files = {f'{{name}}_{k:02d}.png': crop}
                     if write_sidecars:
-                        files[log.out_root / f'{inp.name}_{k:02d}.json'] = sidecar(inp.path, matrix, face, size)
-                    for target, content in files.items():
-                        refused = guard.claim(target)
-                        if refused:
-                            raise OSError(refused)
-                        if isinstance(content, dict):
-                            write_bytes_atomic(target, json.dumps(content, indent=1).encode())
-                        else:
-                            write_image(target, content)
-                        rec.outputs.append(str(target))
+                        files[f'{{name}}_{k:02d}.json'] = sidecar(inp.path, matrix, face, size)
+                    written = write_results(log.out_root, inp.name, files, guard.claim)
+                    rec.outputs += [str(p) for p in written]
                 rec.info = {'faces': len(crops)}
                 log.done(rec)
             except CodeformerError as exc:  # the photo cannot be read

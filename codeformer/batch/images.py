@@ -17,7 +17,8 @@ from codeformer.batch.checks import OutputGuard
 from codeformer.batch.jobs import Job, Result
 from codeformer.batch.report import Record, RunLog
 from codeformer.errors import CodeformerError
-from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, decode_image, image_size, read_file, write_image
+from codeformer.outputs import ResultRefused, write_results
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, decode_image, image_size, read_file
 from codeformer.utils.inputs import InputFile
 
 
@@ -102,16 +103,12 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
 
 def _write(res: Result, inp: InputFile, rec: Record, out_root: Path, guard: OutputGuard) -> str | None:
     t0 = time.perf_counter()
-    for rel, img in res.outputs.items():
-        target = out_root / rel.format(name=inp.name)
-        refused = guard.claim(target)
-        if refused:
-            return f'{inp.path}: {refused}'
-        try:
-            write_image(target, img)
-        except OSError as exc:
-            return f'{inp.path}: cannot write {target} ({exc.strerror or exc})'
-        rec.outputs.append(str(target))
+    try:
+        rec.outputs += [str(p) for p in write_results(out_root, inp.name, res.outputs, guard.claim)]
+    except ResultRefused as exc:
+        return f'{inp.path}: {exc}'
+    except OSError as exc:
+        return f'{inp.path}: cannot write {exc.filename or "its results"} ({exc.strerror or exc})'
     rec.seconds['write'] = round(time.perf_counter() - t0, 4)
     return None
 

@@ -7,7 +7,7 @@ stop), ``http`` (what the routes share: uploads, JSON bodies, PNG responses, JSO
 that runs networks: page tasks first, then jobs one at a time), ``limits`` (how much work it takes at once: 503
 beyond), ``session`` (the shared networks, settings, the cache of
 restored faces), ``photos`` / ``batch`` / ``videos`` (each page's work), ``store`` (the private folder and checked
-names), ``pngtext`` and ``zipstream`` (file formats); ``static/`` holds the page (plain HTML, CSS and JavaScript,
+names), ``zipstream`` (zips streamed and read); ``static/`` holds the page (plain HTML, CSS and JavaScript,
 nothing fetched from elsewhere). The library imports nothing from here, nor does the batch tool's command line
 (``codeformer.cli``); both sit on the batch core (``codeformer.batch``).
 """

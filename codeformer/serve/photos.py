@@ -10,14 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from codeformer import __version__
-from codeformer.serve.pngtext import add_text
 from codeformer.serve.session import Models, Settings, check_w
 from codeformer.serve.store import Busy, RequestError
-from codeformer.utils.image_io import check_pixels, decode_image, max_value, read_file, split_channels
+from codeformer.utils.image_io import check_pixels, decode_image, encode_image, max_value, read_file, split_channels
 
 THUMB_PAD = 0.25  # a face's thumbnail: its box and this much of its size around it
 
@@ -116,8 +114,7 @@ def load(photo: Photo, max_pixels: int | None) -> dict:
     if max_pixels is not None:
         check_pixels(photo.name, image.shape[1], image.shape[0], max_pixels)
     photo.image = image
-    ok, png = cv2.imencode('.png', image)
-    photo.original_png = png.tobytes()
+    photo.original_png = encode_image(image, what=photo.name)
     return {'width': image.shape[1], 'height': image.shape[0]}
 
 
@@ -185,11 +182,12 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
             photo.backgrounds[key] = enhancer.enhance_batch([photo.image], faces=[[]])[0].restored_img
         final = blend(final, photo.backgrounds[key], s.visibility)
     parameters = describe(photo, s, chosen, ws, models.model_name)
-    ok, png = cv2.imencode('.png', final)  # as the batch tool writes it (codeformer.utils.image_io.write_image)
-    if not ok:
-        raise RequestError(f'{photo.name}: cannot encode the result as PNG')
+    try:  # the batch tool's file (codeformer.outputs), with the parameters in a text chunk as A1111 writes them
+        png = encode_image(final, texts={'parameters': parameters})
+    except OSError:
+        raise RequestError(f'{photo.name}: cannot encode the result as PNG') from None
     photo.version += 1
-    rendered = Rendered(photo.version, add_text(png.tobytes(), 'parameters', parameters), parameters,
+    rendered = Rendered(photo.version, png, parameters,
                         {i: (crop, face) for i, crop, face in zip(chosen, result.cropped_faces, result.restored_faces)})
     if side:
         photo.side = rendered

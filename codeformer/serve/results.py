@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from codeformer.errors import CodeformerError
+from codeformer.outputs import FINAL, official_layout, write_results
 from codeformer.serve.store import RequestError, free_name
-from codeformer.utils.image_io import write_bytes_atomic, write_image
 
 
 class OutputError(CodeformerError):
@@ -53,12 +53,11 @@ class Results:
         same photo replace only its own files. Returns the stem to pass next time."""
         if stem is None:
             stem = self.claim('final_results', f'{Path(name).stem or "photo"}.png').stem
-        # each file replaced whole (the gallery, listed meanwhile, never sees one half written), as the batch tool
+        # the batch tool's writer: each file replaced whole (the gallery, listed meanwhile, never sees one half written)
+        files = {FINAL.format(name='{name}', tail=''): png,
+                 **official_layout(None, [(k, crop, face) for k, (crop, face) in faces.items()])}
         with self.writing():
-            write_bytes_atomic(self.root / 'final_results' / f'{stem}.png', png)
-            for k, (crop, face) in faces.items():
-                for folder, image in (('cropped_faces', crop), ('restored_faces', face)):
-                    write_image(self.root / folder / f'{stem}_{k:02d}.png', image)
+            write_results(self.root, stem, files)
         return stem
 
     def save_file(self, source: Path, relative: str) -> Path:

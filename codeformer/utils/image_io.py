@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
+from codeformer.utils.pngtext import add_text
 
 IMAGE_EXTENSIONS = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'}
 VIDEO_EXTENSIONS = {'.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v'}
@@ -270,17 +271,27 @@ def _chunk(data: bytes, pos: int, name: bytes, order: str, header: int, crc: int
     return b''
 
 
-def write_image(path: str | os.PathLike, img: np.ndarray, params: list[int] | None = None) -> Path:
-    """Encode ``img`` by the path's extension and move it into place atomically (no partial files)."""
-    path = Path(path)
-    ext = path.suffix.lower() or '.png'
+def encode_image(img: np.ndarray, ext: str = '.png', params: list[int] | None = None,
+                 texts: dict[str, str] | None = None, what: str = 'the image') -> bytes:
+    """``img`` (8 or 16 bit, 1, 3 or 4 channels) as a file of type ``ext``, by OpenCV; ``texts``: PNG text chunks
+    (``key: text``, as AUTOMATIC1111 writes its parameters). ``OSError`` naming ``what`` when it cannot be encoded."""
     try:
         ok, buf = cv2.imencode(ext, img, params or [])
     except cv2.error:
         ok = False
     if not ok:
-        raise OSError(f'{path}: cannot encode a {img.dtype} image of shape {img.shape} as {ext}')
-    write_bytes_atomic(path, buf.tobytes())
+        raise OSError(f'{what}: cannot encode a {img.dtype} image of shape {img.shape} as {ext}')
+    data = buf.tobytes()
+    for key, text in (texts or {}).items():
+        data = add_text(data, key, text)
+    return data
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray, params: list[int] | None = None,
+                texts: dict[str, str] | None = None) -> Path:
+    """Encode ``img`` by the path's extension and move it into place atomically (no partial files)."""
+    path = Path(path)
+    write_bytes_atomic(path, encode_image(img, path.suffix.lower() or '.png', params, texts, str(path)))
     return path
 
 

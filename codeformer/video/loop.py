@@ -29,7 +29,8 @@ import numpy as np
 from tqdm import tqdm
 
 from codeformer.enhancer import nearest_to_centre
-from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels, write_image
+from codeformer.outputs import write_results
+from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels
 from codeformer.video.io import AudioChunk, BadFrame, Frame, VideoError, VideoReader, VideoWriter
 from codeformer.video.temporal import TemporalSettings, TemporalStates
 from codeformer.video.tracking import FaceTracker, radius_for
@@ -392,6 +393,5 @@ class _Encoder(threading.Thread):
             self.writer.write_frame(slot.image, frame.pts, frame.duration)
         if slot.outputs:
             stem = self.frame_name.format(name=self.name, frame=frame.index)
-            for rel, img in slot.outputs.items():
-                write_image(self.frames_root / rel.format(name=stem), img)
+            write_results(self.frames_root, stem, slot.outputs)
         slot.image = None

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import cv2
 import numpy as np
 
-from codeformer.serve.pngtext import read_texts, without_text
 from codeformer.utils.image_io import write_image
+from codeformer.utils.pngtext import read_texts, without_text
 from tests.support.cli import run_script
 from tests.support.serve import SERVE_OPTIONS, start_server, two_faces
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from codeformer.serve.pngtext import read_texts, without_text
 from codeformer.utils.image_io import write_image
+from codeformer.utils.pngtext import read_texts, without_text
 from tests.support.browser import INSTALL, chromium_paths, page_data, start_chromium, wait_until
 from tests.support.serve import two_faces
 

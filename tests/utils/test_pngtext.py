@@ -3,8 +3,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from codeformer.serve.pngtext import add_text, read_texts, without_text
-from codeformer.serve.zipstream import zip_stream
+from codeformer.utils.pngtext import add_text, read_texts, without_text
 
 
 def test_text_chunk_round_trip_keeps_the_pixels(tmp_path):
@@ -18,16 +17,3 @@ def test_text_chunk_round_trip_keeps_the_pixels(tmp_path):
         (tmp_path / 'a.png').write_bytes(tagged)
         with Image.open(tmp_path / 'a.png') as pil:
             assert pil.text['parameters'] == text  # what A1111's PNG Info tab reads
-
-
-def test_zip_stream_is_a_valid_zip(tmp_path):
-    import io
-    import zipfile
-    big = tmp_path / 'big.png'
-    big.write_bytes(np.random.default_rng(1).bytes(3_000_000))
-    report = tmp_path / 'r.json'
-    report.write_text('[1]')
-    chunks = list(zip_stream([('dir/big.png', big), ('report.json', report)]))
-    assert max(len(c) for c in chunks) <= 1_100_000  # streamed a block at a time, not built whole
-    with zipfile.ZipFile(io.BytesIO(b''.join(chunks))) as z:
-        assert z.read('dir/big.png') == big.read_bytes() and z.read('report.json') == b'[1]'
