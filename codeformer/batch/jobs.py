@@ -2,7 +2,6 @@
 ``inpaint_faces``, ``VQGANReconstructor``), and where its results go below the run's folder."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +11,7 @@ import numpy as np
 from codeformer.batch.checks import UsageError
 from codeformer.batch.options import COMMANDS, RunOptions
 from codeformer.enhancer import FaceEnhancer
+from codeformer.hooks import NO_HOOKS, WorkHooks
 from codeformer.inpainting import inpaint_faces
 from codeformer.reconstruction import VQGANReconstructor
 from codeformer.restorer import FaceRestorer
@@ -76,10 +76,14 @@ class AlignedFacesJob:
 class WholeImageJob:
     """Whole photos: the official layout of cropped_faces/, restored_faces/ and final_results/."""
 
-    def __init__(self, enhancer: FaceEnhancer, suffix: str | None = None, save_faces: bool = True):
+    def __init__(self, enhancer: FaceEnhancer, suffix: str | None = None, save_faces: bool = True,
+                 w: float | None = None, hooks: WorkHooks = NO_HOOKS):
+        """``w``: the fidelity weight of this work (None: the restorer's own); ``hooks``: the front end's stop
+        check and progress."""
         self.enhancer = enhancer
         self.tail = _tail(suffix)
         self.save_faces = save_faces
+        self.w, self.hooks = w, hooks
 
     @property
     def batch_size(self) -> int:
@@ -91,12 +95,18 @@ class WholeImageJob:
     def result_size(self, height: int, width: int) -> tuple[int, int]:
         return self.enhancer.output_size(height, width)
 
-    def process(self, images: list[np.ndarray], inputs: list[InputFile],
-                on_progress: Callable[[int, int], None] | None = None) -> list[Result]:
-        """``on_progress``: as ``FaceEnhancer.enhance_batch``'s (faces restored so far, faces found)."""
-        return [Result(r.official_files(self.tail, self.save_faces),
-                       {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds})
-                for r in self.enhancer.enhance_batch(images, on_progress=on_progress)]
+    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
+        hooks = self.hooks
+        hooks.checkpoint()
+
+        def progress(faces: int, found: int) -> None:
+            hooks.on_progress(len(images), faces, found)
+
+        done = self.enhancer.enhance_batch(images, w=self.w, on_progress=progress)
+        results = [Result(r.official_files(self.tail, self.save_faces),
+                          {'faces': len(r.faces), 'detections': r.faces, 'seconds': r.seconds}) for r in done]
+        hooks.on_batch(len(images), sum(len(r.faces) for r in done))
+        return results
 
 
 class InpaintingJob:

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from codeformer.batch.images import run_images
-from codeformer.batch.jobs import Result, WholeImageJob
+from codeformer.batch.jobs import WholeImageJob
 from codeformer.batch.report import Record, RunLog, write_report
+from codeformer.hooks import WorkHooks
 from codeformer.serve.results import Results
-from codeformer.serve.session import Models, Settings, using_w
+from codeformer.serve.session import Models, Settings
 from codeformer.serve.worker import JobStopped, Worker, WorkerJob
 from codeformer.serve.zipstream import zip_stream
 from codeformer.utils.image_io import file_kind
@@ -37,32 +36,6 @@ class Batch:
     @property
     def inputs(self) -> Path:
         return self.folder / 'in'
-
-
-class _Watched:
-    """A ``WholeImageJob`` that gives the worker a checkpoint (page tasks, Stop) before each chunk and counts."""
-
-    def __init__(self, job: WholeImageJob, batch_job: BatchJob, worker: Worker):
-        self._job, self._batch_job, self._worker = job, batch_job, worker
-
-    def marker(self, name: str) -> str:
-        return self._job.marker(name)
-
-    def result_size(self, height: int, width: int) -> tuple[int, int]:
-        return self._job.result_size(height, width)
-
-    def process(self, images: list[np.ndarray], inputs: list[InputFile]) -> list[Result]:
-        self._worker.checkpoint(self._batch_job)
-        job = self._batch_job
-        job._count()  # the files before this group are in ``done``, and nothing of this group yet
-        before = job.faces
-
-        def restored(done: int, found: int) -> None:  # faces, not only files, move the progress and the estimate
-            job.faces, job.part = before + done, len(images) * done / max(1, found)
-
-        results = self._job.process(images, inputs, on_progress=restored)
-        job.faces = before + sum(int(r.info.get('faces', 0)) for r in results)
-        return results
 
 
 class _KeepingLog(RunLog):
@@ -101,11 +74,9 @@ class BatchJob(WorkerJob):
                 log.fail(log.add(inp), f'{inp.path}: a video: restore it in the Video tab')
             else:
                 images.append(inp)
-        job = _Watched(WholeImageJob(self.models.enhancer(self.settings)), self, worker)
+        job = WholeImageJob(self.models.enhancer(self.settings), w=self.settings.w, hooks=self._hooks(worker))
         try:
-            with using_w(self.models.restorer, self.settings.w):
-                run_images(log, images, job, batch_size=self.batch_size, max_pixels=self.max_pixels,
-                           protected=files)
+            run_images(log, images, job, batch_size=self.batch_size, max_pixels=self.max_pixels, protected=files)
         except JobStopped:
             self.message = f'stopped after {self.done} of {self.total} files; the finished results are in the zip'
             raise
@@ -115,6 +86,24 @@ class BatchJob(WorkerJob):
             shutil.rmtree(self.batch.inputs, ignore_errors=True)  # read by now: room for other uploads
         failed = sum(1 for r in log.records if r.status == 'failed')
         self.message = f'{self.total - failed} done, {failed} failed'
+
+    def _hooks(self, worker: Worker) -> WorkHooks:
+        """Stop and the page's progress, given to each group of files: faces, not only files, move the progress and
+        the time left."""
+        before = [0]  # the faces of the files before the group under way
+
+        def checkpoint() -> None:
+            worker.checkpoint(self)
+            self._count()  # the files before this group are in ``done``, and nothing of this group yet
+            before[0] = self.faces
+
+        def progress(items: int, faces: int, found: int) -> None:
+            self.faces, self.part = before[0] + faces, items * faces / max(1, found)
+
+        def batch_done(items: int, faces: int) -> None:
+            self.faces = before[0] + faces
+
+        return WorkHooks(checkpoint, progress, batch_done)
 
     def _count(self) -> None:
         records = self.log.records if self.log else []

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from codeformer.errors import CodeformerError
 from codeformer.serve.session import Settings
 from codeformer.serve.store import Busy, RequestError, Storage, free_name, is_token, safe_name
-from codeformer.utils.image_io import check_pixels, image_size, read_file
+from codeformer.utils.image_io import check_pixels, encode_image, image_size, read_file
 
 if TYPE_CHECKING:
     from codeformer.serve.server import Server
@@ -163,11 +163,10 @@ async def read_settings(server: Server, request: Request) -> tuple[dict, Setting
 
 def encode_png(image) -> bytes:
     """``image`` as PNG bytes; run it in the thread pool, it takes a while for big images."""
-    import cv2
-    ok, png = cv2.imencode('.png', image)
-    if not ok:
-        raise RequestError('cannot encode the image as PNG')
-    return png.tobytes()
+    try:
+        return encode_image(image)
+    except OSError:
+        raise RequestError('cannot encode the image as PNG') from None
 
 
 def png_response(data: bytes, download: str | None = None) -> Response:

@@ -110,8 +110,24 @@ class FaceCache:
         self.network_seconds = 0.0
         self.network_faces = 0
 
-    def __getattr__(self, name: str):
-        return getattr(self._restorer, name)
+    # what ``FaceEnhancer`` reads of its restorer, the wrapped one's
+    @property
+    def device(self):
+        return self._restorer.device
+
+    @property
+    def dtype(self):
+        return self._restorer.dtype
+
+    @property
+    def batch_size(self) -> int:
+        return self._restorer.batch_size
+
+    @property
+    def w(self) -> float:
+        return self._restorer.w
+
+    picks_codes = False  # faces are kept by (crop, w): codes picked with memory of earlier frames are not
 
     def restore_faces(self, faces: list[np.ndarray], w: float | Sequence[float] | None = None,
                       on_progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
@@ -167,9 +183,6 @@ class MaskCache:
             self._parser = self._make_parser()
         return self._parser
 
-    def __getattr__(self, name: str):
-        return getattr(self.parser, name)
-
     def masks(self, faces: list[np.ndarray]) -> list[np.ndarray]:
         """As ``FaceParser.masks``; only faces not seen lately are parsed."""
         keys = [_face_key(f) for f in faces]
@@ -179,17 +192,6 @@ class MaskCache:
                 self._masks[keys[i]] = mask
             self.parsed_faces += len(missing)
         return _recent(self._masks, keys, self.capacity)
-
-
-@contextmanager
-def using_w(restorer: FaceRestorer, w: float) -> Iterator[None]:
-    """``restorer`` with its own ``w`` set to ``w`` for a while (the worker thread is its only user)."""
-    before = restorer.w
-    restorer.w = float(w)
-    try:
-        yield
-    finally:
-        restorer.w = before
 
 
 class Models:

@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 
 from codeformer.errors import CodeformerError
+from codeformer.hooks import WorkHooks
 from codeformer.serve.results import Results
-from codeformer.serve.session import Models, Settings, using_w
+from codeformer.serve.session import Models, Settings
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import Worker, WorkerJob
-from codeformer.utils.image_io import check_pixels
+from codeformer.utils.image_io import check_pixels, encode_image
 from codeformer.utils.inputs import InputFile
 from codeformer.video.io import Frame, VideoReader
 from codeformer.video.loop import Stopped, VideoOptions, output_path, restore_video
@@ -91,35 +92,8 @@ def preview(models: Models, video: Video, index: int, s: Settings, max_pixels: i
     result = enhancer.enhance_batch([frame], w=s.w)[0]
     before = cv2.resize(frame, (result.restored_img.shape[1], result.restored_img.shape[0]),
                         interpolation=cv2.INTER_LINEAR)
-    video.preview = {'before': _png(before), 'after': _png(result.restored_img)}
+    video.preview = {'before': encode_image(before), 'after': encode_image(result.restored_img)}
     return {'index': index, 'faces': len(result.faces), 'width': out_w, 'height': out_h}
-
-
-def _png(img: np.ndarray) -> bytes:
-    ok, png = cv2.imencode('.png', img)
-    return png.tobytes()
-
-
-class _Watched:
-    """The job's ``FaceEnhancer`` with a worker checkpoint (page tasks, Stop) before each detection and each batch
-    of frames, and the frames and faces counted for the progress bar."""
-
-    def __init__(self, enhancer, job: VideoJob, worker: Worker):
-        self._enhancer, self._job, self._worker = enhancer, job, worker
-
-    def __getattr__(self, name: str):
-        return getattr(self._enhancer, name)
-
-    def detect(self, *args, **kwargs):
-        self._worker.checkpoint(self._job)
-        return self._enhancer.detect(*args, **kwargs)
-
-    def enhance_batch(self, images, *args, **kwargs):
-        self._worker.checkpoint(self._job)
-        results = self._enhancer.enhance_batch(images, *args, **kwargs)
-        self._job.done += len(images)
-        self._job.faces += sum(len(r.faces) for r in results)
-        return results
 
 
 class VideoJob(WorkerJob):
@@ -127,7 +101,7 @@ class VideoJob(WorkerJob):
                  max_pixels: int | None, results: Results | None = None):
         super().__init__(id, 'video', video.name, total=video.frames)
         self.video, self.settings, self.models = video, settings, models
-        self.options = VideoOptions(batch_size=batch_size, max_pixels=max_pixels)
+        self.options = VideoOptions(batch_size=batch_size, max_pixels=max_pixels, w=settings.w)
         self.result: Path | None = None
         self.partial = False
         self.results = results
@@ -147,11 +121,11 @@ class VideoJob(WorkerJob):
         out = self.video.folder / 'out'
         out.mkdir(exist_ok=True)
         inp = InputFile(self.video.path, 'video', self.video.stem)
-        enhancer = _Watched(self.models.enhancer(self.settings), self, worker)
+        hooks = WorkHooks(checkpoint=lambda: worker.checkpoint(self), on_batch=self._frames_done)
         try:
-            with using_w(self.models.restorer, self.settings.w):
-                info = restore_video(inp.path, output_path(out, inp.name), enhancer, self.options, name=inp.name,
-                                     quiet=True, warn=lambda message: self.errors.append(self._public(message)))
+            info = restore_video(inp.path, output_path(out, inp.name), self.models.enhancer(self.settings),
+                                 self.options, name=inp.name, quiet=True,
+                                 warn=lambda message: self.errors.append(self._public(message)), hooks=hooks)
         except Stopped as exc:
             self.result, self.partial = exc.partial, exc.partial is not None
             self.message = self._public(str(exc))
@@ -162,6 +136,10 @@ class VideoJob(WorkerJob):
         self.result = output_path(out, inp.name)
         self.done = info.get('frames', self.done)
         self.message = f'{info.get("frames_written", 0)} frames, {info.get("faces", 0)} faces'
+
+    def _frames_done(self, frames: int, faces: int) -> None:
+        self.done += frames
+        self.faces += faces
 
     def _public(self, text: str) -> str:
         """``text`` without the private folder: the upload by its name, results by their own names."""

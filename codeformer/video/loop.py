@@ -29,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from codeformer.enhancer import nearest_to_centre
+from codeformer.hooks import NO_HOOKS, WorkHooks
 from codeformer.outputs import write_results
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, check_pixels
 from codeformer.video.io import AudioChunk, BadFrame, Frame, VideoError, VideoReader, VideoWriter
@@ -54,6 +55,7 @@ class VideoOptions:
     max_pixels: int | None = DEFAULT_MAX_PIXELS  # per frame, input and result
     temporal: bool = True  # --temporal: carry each tracked face's codes across frames (codeformer.video.temporal)
     temporal_settings: TemporalSettings = field(default_factory=TemporalSettings)
+    w: float | None = None  # the fidelity weight of this video (None: the restorer's own)
 
 
 class Stopped(Exception):
@@ -103,14 +105,16 @@ def _shortfall(info, frames_read: int, end: float) -> str | None:
 
 
 def restore_video(path: str | os.PathLike, target: Path, enhancer, options: VideoOptions, name: str | None = None,
-                  quiet: bool = False, warn: Callable[[str], None] | None = None) -> dict:
+                  quiet: bool = False, warn: Callable[[str], None] | None = None, hooks: WorkHooks = NO_HOOKS) -> dict:
     """Restore the video at ``path`` into ``target``; returns what goes into a report (``warnings`` among it).
 
     ``name``: the stem of ``save_frames`` files and the progress bar's label (default: the file's own stem).
     Raises ``VideoError`` when the input cannot be read at all or is too large, ``Stopped`` when it stopped part
     way. ``warn`` is called with each warning as it happens (undecodable frames, a file shorter than announced).
+    ``hooks``: the front end's stop check (before each detection and each batch of frames; what it raises stops the
+    video as Ctrl-C does) and progress (``on_batch(frames, faces)``).
     """
-    return VideoRestoration(Path(path), target, enhancer, options, name or Path(path).stem, quiet, warn).run()
+    return VideoRestoration(Path(path), target, enhancer, options, name or Path(path).stem, quiet, warn, hooks).run()
 
 
 class VideoRestoration:
@@ -121,8 +125,9 @@ class VideoRestoration:
     """
 
     def __init__(self, path: Path, target: Path, enhancer, options: VideoOptions, name: str, quiet: bool = False,
-                 warn: Callable[[str], None] | None = None):
+                 warn: Callable[[str], None] | None = None, hooks: WorkHooks = NO_HOOKS):
         self.path, self.target, self.enhancer, self.options, self.name = path, target, enhancer, options, name
+        self.hooks = hooks
         self._warn = warn
         self.reader = VideoReader(path)
         self.info = info = self.reader.info
@@ -204,6 +209,8 @@ class VideoRestoration:
             self.waiting[item.index] = slot
             detect = self.position % self.options.detect_every == 0
             self.position += 1
+            if detect:
+                self.hooks.checkpoint()
             try:
                 detections = self.enhancer.detect(item.image) if detect else None
             except Exception as exc:  # noqa: BLE001  (the video stops here; what was done is kept)
@@ -241,8 +248,9 @@ class VideoRestoration:
         extra = {}
         if self.temporal is not None:  # in file order, so each track's memory follows the frames
             extra['states'] = [self.temporal.frame(s.frame.image, f) for s, f in zip(slots, faces)]
+        self.hooks.checkpoint()
         try:
-            results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces, **extra)
+            results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces, w=self.options.w, **extra)
         except Exception as exc:  # noqa: BLE001  (the video stops here; what was done is kept)
             raise _Failed(f'frame {slots[0].frame.index}: cannot restore ({exc})') from exc
         for slot, res in zip(slots, results):
@@ -251,6 +259,7 @@ class VideoRestoration:
             if self.options.save_frames:
                 slot.outputs = res.official_files(self.tail)
             slot.frame.image = None
+        self.hooks.on_batch(len(slots), sum(len(r.restored_faces) for r in results))
         self.bar.update(len(slots))
         self.bar.set_postfix_str(f'{self.stats["faces"] / max(1e-9, time.perf_counter() - self.started):.2f} faces/s')
 

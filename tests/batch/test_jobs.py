@@ -18,3 +18,30 @@ def test_commands_with_a_fixed_weight_and_restoration_without_one(checkpoint):
     assert build_job(RunOptions(model_path=str(checkpoint), has_aligned=True, device='cpu')).enhancer.restorer.w == 0.5
     colorize = build_job(RunOptions(command='colorize', model_path=str(checkpoint), device='cpu'))
     assert colorize.enhancer.restorer.w == 0.0  # the released colorization model runs at w 0, as the official
+
+
+def test_a_whole_image_job_runs_at_its_own_w_and_calls_its_hooks_without_touching_the_restorer(checkpoint):
+    """The web page's batches pass their w and their Stop and progress as arguments: the shared restorer keeps its
+    own w, and the results are those of a restorer built at that w."""
+    import numpy as np
+
+    from codeformer.batch.jobs import WholeImageJob
+    from codeformer.hooks import WorkHooks
+    from codeformer.utils.image_io import read_image
+    from tests.support.cli import ROOT
+
+    photo = read_image(ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png')
+    options = dict(model_path=str(checkpoint), device='cpu', detection_model='mtcnn', no_parse=True, quiet=True)
+    shared = build_job(RunOptions(fidelity_weight=0.5, **options)).enhancer
+    calls = []
+    hooks = WorkHooks(checkpoint=lambda: calls.append('checkpoint'),
+                      on_progress=lambda items, faces, found: calls.append(('progress', items, faces, found)),
+                      on_batch=lambda items, faces: calls.append(('batch', items, faces)))
+    [result] = WholeImageJob(shared, w=0.9, hooks=hooks).process([photo], [None])
+    assert shared.restorer.w == 0.5
+    assert calls == ['checkpoint', ('progress', 1, 1, 1), ('batch', 1, 1)]
+    [expected] = build_job(RunOptions(fidelity_weight=0.9, **options)).process([photo], [None])
+    at_half = WholeImageJob(shared).process([photo], [None])[0]
+    final = 'final_results/{name}.png'
+    assert np.array_equal(result.outputs[final], expected.outputs[final])
+    assert not np.array_equal(result.outputs[final], at_half.outputs[final])

@@ -38,27 +38,27 @@ def test_parsing_masks_are_cached_with_the_restored_faces():
 def test_a_group_of_files_under_way_counts_its_faces_and_gives_an_estimate(tmp_path):
     """Before the first group of files is finished, its faces restored so far move the progress, the face count and
     the time left (the page showed no estimate for the first 43 s of a batch, and counted only files)."""
-    from codeformer.serve.batch import Batch, BatchJob, _Watched
+    from codeformer.serve.batch import Batch, BatchJob
     from codeformer.serve.worker import Worker
 
     seen = {}
-
-    class Job:  # a WholeImageJob that has found 4 faces in its 2 files and restores them in two network batches
-        def process(self, images, inputs, on_progress=None):
-            job.started = time.monotonic() - 6  # 6 s on this group so far
-            on_progress(2, 4)
-            seen['half'] = job.status()
-            on_progress(4, 4)
-            return []
-
     batch = Batch('b' * 16, tmp_path, [tmp_path / 'a.png', tmp_path / 'b.png', tmp_path / 'c.png', tmp_path / 'd.png'])
     job = BatchJob('0123456789abcdef', batch, settings=None, models=None, batch_size=2, max_pixels=None)
     job.state = 'running'
     worker = Worker()
-    try:
-        _Watched(Job(), job, worker).process([None, None], [])
+    try:  # the hooks as WholeImageJob.process calls them: 4 faces in its 2 files, restored in two network batches
+        hooks = job._hooks(worker)
+        hooks.checkpoint()
+        job.started = time.monotonic() - 6  # 6 s on this group so far
+        hooks.on_progress(2, 2, 4)
+        seen['half'] = job.status()
+        hooks.on_progress(2, 4, 4)
+        hooks.on_batch(2, 4)
+        seen['end'] = job.status()
     finally:
         worker.close()
     half = seen['half']
     assert half['done'] == 0 and half['progress'] == 1.0 and half['faces'] == 2
     assert half['seconds_left'] is not None and 17 <= half['seconds_left'] <= 18  # 6 s an item so far, 3 to go
+    assert seen['end']['faces'] == 4 and seen['end']['progress'] == 2.0
+
