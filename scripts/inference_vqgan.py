@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main(argv=None) -> int:
     from codeformer.batch.checks import writable_folder
+    from codeformer.batch.exits import end_run, say
     from codeformer.batch.images import run_images
     from codeformer.batch.jobs import VQGANJob
     from codeformer.batch.report import RunLog
@@ -34,9 +35,9 @@ def main(argv=None) -> int:
     writable_folder(out)
     model = VQGANReconstructor(resolve('vqgan', args.model_path, progress=not args.quiet), args.size, args.device)
     job = VQGANJob(model, args.suffix, args.batch_size)
-    log = RunLog(out, scan.passed_over, args.quiet)
+    log = RunLog(out, scan.passed_over, args.quiet, say=say)
     run_images(log, scan.files, job, batch_size=job.batch_size, protected=[inp.path for inp in scan.files])
-    return log.finish(None)
+    return end_run(log.finish(None), args.quiet)
 
 
 if __name__ == '__main__':

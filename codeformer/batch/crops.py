@@ -3,13 +3,12 @@ JSON sidecar holding its matrix; a photo that fails costs only itself."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codeformer.batch.checks import OutputGuard, writable_folder
-from codeformer.batch.exits import EXIT_OK, interruption_code, say
 from codeformer.batch.images import describe_failure
-from codeformer.batch.report import RunLog
+from codeformer.batch.report import RunLog, RunOutcome
 from codeformer.errors import CodeformerError
 from codeformer.face_crops import crop_faces, sidecar
 from codeformer.outputs import write_results
@@ -19,8 +18,9 @@ from codeformer.utils.inputs import InputFile, scan_inputs
 
 def run_crops(input_path: str, output_path: str, detection_model: str = 'mtcnn', device: str = 'auto',
               size: int = 512, only_largest: bool = False, min_size: float = 0.0, sidecars: bool = True,
-              max_pixels: int | None = DEFAULT_MAX_PIXELS, quiet: bool = False) -> int:
-    """Crop the photos at ``input_path`` into ``output_path``; the exit code (``codeformer.batch.exits``)."""
+              max_pixels: int | None = DEFAULT_MAX_PIXELS, quiet: bool = False,
+              say: Callable[[str, str], None] | None = None) -> RunOutcome:
+    """Crop the photos at ``input_path`` into ``output_path``; what it did (``say``: as for ``batch.run.run``)."""
     from codeformer.detection import build_detector, check_detector
     from codeformer.runtime import select_device
 
@@ -29,14 +29,12 @@ def run_crops(input_path: str, output_path: str, detection_model: str = 'mtcnn',
     out = Path(output_path)
     writable_folder(out)
     detector = build_detector(detection_model, device=select_device(device), progress=not quiet)
-    log = RunLog(out, scan.passed_over, quiet)
-    code = EXIT_OK
+    log = RunLog(out, scan.passed_over, quiet, say=say)
     try:
         crop_folder(log, scan.files, detector, size, only_largest, min_size, sidecars, max_pixels)
     except KeyboardInterrupt as exc:
-        code = interruption_code(exc)
-        say('stopped', 'interrupted; the crops written so far are complete')
-    return log.finish(None, code)
+        return log.finish(None, exc)
+    return log.finish(None)
 
 
 def crop_folder(log: RunLog, inputs: Sequence[InputFile], detector, size: int = 512, only_largest: bool = False,

@@ -6,10 +6,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from codeformer.errors import CodeformerError
+
+if TYPE_CHECKING:
+    from codeformer.batch.report import RunOutcome
 
 EXIT_OK = 0  # everything asked for was done
 EXIT_SOME_FAILED = 1  # the run went through, some inputs failed (each named in an error line)
@@ -55,6 +59,17 @@ def guarded(command: Callable[[], int], describe: Callable[[CodeformerError], st
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def end_run(outcome: RunOutcome, quiet: bool = False) -> int:
+    """Say how a run ended (stopped, and its summary unless ``quiet``); its exit code."""
+    if outcome.interrupted is not None:
+        say('stopped', 'interrupted; the results written so far are complete')
+    if not quiet:
+        tqdm.write(one_line(outcome.log.summary()), file=sys.stderr)
+    if outcome.interrupted is not None:
+        return interruption_code(outcome.interrupted)
+    return EXIT_SOME_FAILED if outcome.failed else EXIT_OK
 
 
 def _terminate(signum, frame) -> None:

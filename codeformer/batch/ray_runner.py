@@ -1,4 +1,4 @@
-"""A run on a Ray cluster (``RunOptions.ray``; ``--ray [ADDRESS]`` on the command line), with Ray Data.
+"""A run on a Ray cluster (``RunOptions.ray``: an address, or '' for the running or a new local one), with Ray Data.
 
 The driver lists the inputs as a local run does (the same names, the same checks before work, ``skip_existing``)
 and hands Ray Data one row per batch of the local run: the same files together, so the results are the same bit
@@ -65,7 +65,7 @@ class RestoreActor:
         from codeformer.batch.local import run_local
         images = [(i, inp) for i, inp in files if inp.kind == 'image']
         videos = [(i, inp) for i, inp in files if inp.kind == 'video']
-        log = RunLog(self.out_root, quiet=True, echo=False)  # the driver says what happened
+        log = RunLog(self.out_root, quiet=True)  # says nothing: the driver says what happened
         run_local(log, self.job, self.options, [inp for _, inp in images], [inp for _, inp in videos],
                   self.protected, self.single_video)
         for rec in log.records:

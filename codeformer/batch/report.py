@@ -1,17 +1,16 @@
 """What a run did, input by input, for images and videos alike: one record per input with its status, the lines
-said on the way, the summary line, the report file (``--report``) and the merging of several shards' reports."""
+said on the way (through the front end's ``say``), the summary line, the report file (``RunOptions.report``) and the
+merging of several shards' reports. The core returns a ``RunOutcome``; the front end says it and picks the exit
+code (``codeformer.batch.exits.end_run``)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from codeformer.batch.checks import UsageError
-from codeformer.batch.exits import EXIT_OK, EXIT_SOME_FAILED, one_line, say
 from codeformer.utils.image_io import write_bytes_atomic
 from codeformer.utils.inputs import InputFile
 
@@ -19,7 +18,8 @@ from codeformer.utils.inputs import InputFile
 # done so far as <name>.partial.mp4); 'not started': the run stopped (or its cluster went away) before it.
 STATUSES = ('done', 'failed', 'skipped', 'stopped', 'not started')
 
-_PLURALS = {'file of another type': 'files of other types', 'video with --has_aligned': 'videos with --has_aligned'}
+VIDEO_AMONG_FACES = 'video among aligned faces'  # passed over: aligned-face runs restore no video
+_PLURALS = {'file of another type': 'files of other types', VIDEO_AMONG_FACES: 'videos among aligned faces'}
 
 
 def counted(n: int, word: str) -> str:
@@ -37,22 +37,22 @@ class Record:
     warnings: list[str] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
-    node: str | None = None  # the Ray node that did it (--ray runs only)
+    node: str | None = None  # the Ray node that did it (runs on Ray only)
 
 
 class RunLog:
     """The records of one run, in input order, and what was passed over before it started.
 
-    ``label`` starts the summary (``shard 0/2: ...``); ``echo=False`` records errors and warnings without saying
-    them (a Ray actor's log: the driver says them)."""
+    ``label`` starts the summary (``shard 0/2: ...``); ``say(kind, message)``: how the front end says an error or a
+    warning as it happens (None: recorded only, as in a Ray actor's log, whose driver says them)."""
 
     def __init__(self, out_root: Path, passed_over: Counter | None = None, quiet: bool = False, label: str = '',
-                 echo: bool = True):
+                 say: Callable[[str, str], None] | None = None):
         self.out_root = out_root
         self.passed_over = Counter(passed_over or {})
         self.quiet = quiet
         self.label = label
-        self.echo = echo
+        self.say = say
         self.records: list[Record] = []
         self._by_path: dict[str, Record] = {}
 
@@ -72,20 +72,22 @@ class RunLog:
 
     def fail(self, rec: Record, message: str, status: str = 'failed') -> None:
         rec.error, rec.status = message, status
-        if self.echo:
-            say('error' if status == 'failed' else status, message)
+        if self.say is not None:
+            self.say('error' if status == 'failed' else status, message)
 
     def warn(self, rec: Record, message: str) -> None:
         rec.warnings.append(message)
-        if self.echo:
-            say('warning', message)
+        if self.say is not None:
+            self.say('warning', message)
 
     def announce(self, rec: Record) -> None:
         """Say a record's warnings and error, recorded elsewhere (by a Ray actor)."""
+        if self.say is None:
+            return
         for message in rec.warnings:
-            say('warning', message)
+            self.say('warning', message)
         if rec.error:
-            say('error' if rec.status == 'failed' else rec.status, rec.error)
+            self.say('error' if rec.status == 'failed' else rec.status, rec.error)
 
     def summary(self) -> str:
         text = outcomes(self.records)
@@ -93,19 +95,35 @@ class RunLog:
             text += '; passed over: ' + ', '.join(counted(n, w) for w, n in sorted(self.passed_over.items()))
         return f'{self.label}{": " if self.label else ""}{text}; results in {self.out_root}'
 
-    def finish(self, report: Path | None, code: int = EXIT_OK) -> int:
-        """Write the report, say the summary; the exit code: ``code`` (an interruption) or the outcome's."""
+    def finish(self, report: Path | None, interrupted: KeyboardInterrupt | None = None) -> RunOutcome:
+        """Write the report (if asked); what the run did."""
+        problem = None
         if report is not None:
             try:
                 write_report(report, self.records)
             except OSError as exc:
-                say('error', f'{report}: cannot write the report ({exc.strerror or exc})')
-                code = max(code, EXIT_SOME_FAILED)
-        if not self.quiet:
-            tqdm.write(one_line(self.summary()), file=sys.stderr)
-        if code == EXIT_OK and any(r.status == 'failed' for r in self.records):
-            code = EXIT_SOME_FAILED
-        return code
+                problem = f'{report}: cannot write the report ({exc.strerror or exc})'
+                if self.say is not None:
+                    self.say('error', problem)
+        return RunOutcome(self, interrupted, problem)
+
+
+@dataclass
+class RunOutcome:
+    """What a run did: its log (records, summary), the Ctrl-C or SIGTERM that stopped it, if one did, and why its
+    report could not be written, if it could not."""
+    log: RunLog
+    interrupted: KeyboardInterrupt | None = None
+    report_error: str | None = None
+
+    @property
+    def records(self) -> list[Record]:
+        return self.log.records
+
+    @property
+    def failed(self) -> bool:
+        """Some input failed, or the report could not be written."""
+        return self.report_error is not None or any(r.status == 'failed' for r in self.records)
 
 
 def outcomes(records: list[Record]) -> str:

@@ -1,25 +1,27 @@
 """One run of ``restore``, ``colorize`` or ``inpaint`` from ``RunOptions``: inputs found, every check made, networks
-loaded, then images and videos through their loops (here, or on a Ray cluster) into one log: one report, one
-summary, one exit code. A ``CodeformerError`` raised before the loops stops the run before any input is touched
-(exit code 2 where a front end turns it into one)."""
+loaded, then images and videos through their loops (here, or on a Ray cluster) into one log and one report; what
+happened comes back as a ``RunOutcome``, which the front end says and turns into an exit code. A
+``CodeformerError`` raised before the loops stops the run before any input is touched (exit code 2 where a front end
+turns it into one)."""
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from codeformer.batch.checks import UsageError, no_input_replaced, writable_file, writable_folder
-from codeformer.batch.exits import EXIT_OK, interruption_code, say
 from codeformer.batch.jobs import build_job
 from codeformer.batch.local import run_local
 from codeformer.batch.options import RunOptions
-from codeformer.batch.report import RunLog
+from codeformer.batch.report import VIDEO_AMONG_FACES, RunLog, RunOutcome
 from codeformer.batch.shards import local_device, resolve_shard, take_shard
 from codeformer.utils.inputs import InputFile, run_name, scan_inputs
 
 
-def run(options: RunOptions) -> int:
-    """Do the run; the exit code (``codeformer.batch.exits``)."""
+def run(options: RunOptions, say: Callable[[str, str], None] | None = None) -> RunOutcome:
+    """Do the run; what it did. ``say(kind, message)``: the front end's way of saying each error and warning as it
+    happens (None: recorded only)."""
     if options.whole_photos:
         from codeformer.detection import check_detector
         check_detector(options.detection_model)
@@ -53,9 +55,9 @@ def run(options: RunOptions) -> int:
                else output_path(out_root, inp.name) for inp in inputs]  # every shard's: all refuse alike
     no_input_replaced([inp.path for inp in inputs], planned)
 
-    log = RunLog(out_root, passed_over, options.quiet, label=f'shard {shard}' if shard else '')
+    log = RunLog(out_root, passed_over, options.quiet, label=f'shard {shard}' if shard else '', say=say)
     protected = [inp.path for inp in inputs]
-    code = EXIT_OK
+    interrupted = None
     try:
         if options.ray is not None:
             from codeformer.batch.ray_runner import run_on_ray
@@ -63,9 +65,8 @@ def run(options: RunOptions) -> int:
         else:
             run_local(log, job, options, images, videos, protected, single_video=len(inputs) == 1)
     except KeyboardInterrupt as exc:
-        code = interruption_code(exc)
-        say('stopped', 'interrupted; the results written so far are complete')
-    return log.finish(report, code)
+        interrupted = exc
+    return log.finish(report, interrupted)
 
 
 def _inputs(options: RunOptions) -> tuple[list[InputFile], dict]:
@@ -77,6 +78,6 @@ def _inputs(options: RunOptions) -> tuple[list[InputFile], dict]:
         if len(videos) == len(inputs):
             raise UsageError(f'{videos[0].path}: videos are restored as whole frames; leave it out', 'has_aligned',
                              True)
-        passed_over['video with --has_aligned'] += len(videos)
+        passed_over[VIDEO_AMONG_FACES] += len(videos)
         inputs = [inp for inp in inputs if inp.kind == 'image']
     return inputs, passed_over

@@ -1,4 +1,4 @@
-"""``--shard K/N`` and ``--shard auto``: one of N disjoint, stable parts of a run's inputs.
+"""``RunOptions.shard``, K of N or ``auto``: one of N disjoint, stable parts of a run's inputs.
 
 A file's shard is a hash of its path relative to the input root (for a folder, its name in the folder), so the
 same file lands in the same shard whatever machine lists it and whatever else the folder holds. Shards are taken
@@ -36,7 +36,7 @@ class Shard:
         return shard_of(relative, self.count) == self.index
 
     def report_path(self, report: Path) -> Path:
-        """Where this shard writes ``--report``: ``report.json`` -> ``report.0-of-2.json``."""
+        """Where this shard writes its report: ``report.json`` -> ``report.0-of-2.json``."""
         return report.with_name(f'{report.stem}.{self.index}-of-{self.count}{report.suffix}')
 
 
@@ -75,7 +75,7 @@ def resolve_shard(value: Shard | str | None, environ: Mapping[str, str] = os.env
 
 
 def local_device(device: str, gpus: int, environ: Mapping[str, str] = os.environ) -> str:
-    """``--device auto`` for one of several processes on a machine with several GPUs: the GPU of its local rank
+    """The device ``auto`` for one of several processes on a machine with several GPUs: the GPU of its local rank
     (``cuda:LOCAL_RANK``), as torchrun and Slurm number them; any other case unchanged."""
     if device != 'auto' or gpus < 2:
         return device
