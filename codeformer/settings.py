@@ -83,10 +83,18 @@ class PhotoSettings:
     face_upsample: bool = False
 
     def __post_init__(self) -> None:
-        from codeformer.detection import DETECTORS
-        from codeformer.upsamplers import UPSAMPLERS
         object.__setattr__(self, 'w', checked(fidelity_weight, self.w, 'w'))
-        object.__setattr__(self, 'upscale', checked(upscale_value, self.upscale, 'upscale'))
-        DETECTORS.check(self.detector)
-        if self.bg_upsampler is not None:
-            UPSAMPLERS.check(self.bg_upsampler)
+        object.__setattr__(self, 'upscale', check_pipeline(self.upscale, self.detector, self.bg_upsampler))
+
+
+def check_pipeline(upscale: object, detector: str | None, bg_upsampler: str | None) -> int:
+    """The checks of what the pipeline does to a photo, shared by every front end: the upscale (returned as a whole
+    number), the detector (None: none is used) and the background upsampler by their registries."""
+    from codeformer.detection import DETECTORS
+    from codeformer.upsamplers import UPSAMPLERS
+    value = checked(upscale_value, upscale, 'upscale')
+    if detector is not None:
+        DETECTORS.check(detector)
+    if bg_upsampler is not None:
+        UPSAMPLERS.check(bg_upsampler)
+    return value

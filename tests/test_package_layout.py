@@ -134,3 +134,14 @@ def test_no_function_is_longer_than_80_lines():
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f'{name}.{node.name}: {lines} lines')
     assert not long, long
+
+
+def test_the_module_map_in_the_package_docstring_names_every_module():
+    """The map is kept in one place (the README links to it): a module added is a line added there."""
+    import codeformer
+    package = Path(codeformer.__file__).parent
+    wanted = [p.stem for p in package.glob('*.py') if p.stem not in ('__init__', '__main__')]
+    for folder in ('batch', 'video', 'utils'):
+        wanted += [f'{folder}/{p.stem}' for p in (package / folder).glob('*.py') if p.stem != '__init__']
+    missing = [name for name in wanted if f'``{name}``' not in codeformer.__doc__]
+    assert not missing, missing

@@ -15,7 +15,6 @@ from codeformer.hooks import NO_HOOKS, WorkHooks
 from codeformer.inpainting import inpaint_faces
 from codeformer.reconstruction import VQGANReconstructor
 from codeformer.restorer import FaceRestorer
-from codeformer.settings import PhotoSettings
 from codeformer.utils.image_io import DEFAULT_MAX_PIXELS, ImageReadError, file_kind, read_image, split_channels
 from codeformer.utils.inputs import InputFile
 
@@ -174,22 +173,19 @@ def build_job(options: RunOptions) -> Job:
     """The job for a command, with every network it needs loaded (missing weights show here)."""
     if options.command not in COMMANDS:
         raise UsageError(f'unknown command {options.command!r}; choose from {", ".join(COMMANDS)}')
-    w = 0.5 if options.fidelity_weight is None else options.fidelity_weight  # 0 is a weight, not "not given"
-    if options.whole_photos:  # checked before any network loads, as the web page checks them
-        PhotoSettings(w, options.upscale, options.detection_model, not options.no_parse, options.bg_upsampler,
-                      options.face_upsample)
-    restorer = FaceRestorer(COMMANDS[options.command], w=w, model_path=options.model_path, device=options.device,
-                            precision=options.precision, batch_size=options.batch_size, progress=not options.quiet,
-                            backend=options.backend, onnx_path=options.onnx_path, compile=options.compile)
+    net, pipe, suffix = options.network, options.pipeline, options.output.suffix
+    w = 0.5 if net.w is None else net.w  # 0 is a weight, not "not given"
+    restorer = FaceRestorer(COMMANDS[options.command], w=w, model_path=net.model_path, device=net.device,
+                            precision=net.precision, batch_size=net.batch_size, progress=not options.quiet,
+                            backend=net.backend, onnx_path=net.onnx_path, compile=net.compile)
     if options.whole_photos:
-        enhancer = FaceEnhancer(restorer, upscale=options.upscale, detection_model=options.detection_model,
-                                use_parse=not options.no_parse, bg_upsampler=options.bg_upsampler,
-                                face_upsample=options.face_upsample, only_center_face=options.only_center_face,
-                                min_eye_distance=options.min_eye_distance, draw_box=options.draw_box,
-                                bg_tile=options.bg_tile, progress=not options.quiet)
-        return WholeImageJob(enhancer.load(), options.suffix)
+        enhancer = FaceEnhancer(restorer, upscale=pipe.upscale, detection_model=pipe.detector, use_parse=pipe.parse,
+                                bg_upsampler=pipe.bg_upsampler, face_upsample=pipe.face_upsample,
+                                only_center_face=pipe.only_center_face, min_eye_distance=pipe.min_eye_distance,
+                                draw_box=pipe.draw_box, bg_tile=pipe.bg_tile, progress=not options.quiet)
+        return WholeImageJob(enhancer.load(), suffix)
     if options.command == 'restore':
-        return AlignedFacesJob(FaceEnhancer(restorer), 'restored_faces', options.suffix)
+        return AlignedFacesJob(FaceEnhancer(restorer), 'restored_faces', suffix)
     if options.command == 'colorize':
-        return AlignedFacesJob(FaceEnhancer(restorer, keep_gray=False), '', options.suffix)
-    return InpaintingJob(restorer, options.suffix, options.mask, options.max_pixels)
+        return AlignedFacesJob(FaceEnhancer(restorer, keep_gray=False), '', suffix)
+    return InpaintingJob(restorer, suffix, pipe.mask, options.output.max_pixels)

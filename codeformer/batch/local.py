@@ -17,9 +17,9 @@ def run_local(log: RunLog, job: Job, options: RunOptions, images: list[InputFile
     for inp in images + videos:  # every input on record before any work: a stop leaves the rest 'not started'
         log.add(inp)
     if images:
-        run_images(log, images, job, batch_size=job.batch_size, skip_existing=options.skip_existing,
-                   max_pixels=options.max_pixels, protected=protected)
+        run_images(log, images, job, batch_size=job.batch_size, skip_existing=options.output.skip_existing,
+                   max_pixels=options.output.max_pixels, protected=protected)
     if videos:
         from codeformer.batch.videos import run_videos, video_options
         run_videos(log, videos, job.enhancer, video_options(options, job.batch_size, single_video),
-                   skip_existing=options.skip_existing)
+                   skip_existing=options.output.skip_existing)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from codeformer.batch.checks import UsageError
 from codeformer.batch.images import already_done, chunked
 from codeformer.batch.jobs import Job
-from codeformer.batch.options import RunOptions
+from codeformer.batch.options import RunOptions, ScaleSettings
 from codeformer.batch.report import Record, RunLog
 from codeformer.batch.videos import video_done
 from codeformer.utils.inputs import InputFile
@@ -102,14 +102,14 @@ def _actors_and_resources(ray, wanted: int | None) -> tuple[int, dict]:
 
 def run_on_ray(log: RunLog, job: Job, options: RunOptions, inputs: Sequence[InputFile], protected: Sequence[Path],
                single_video: bool) -> None:
-    """Restore ``inputs`` on the Ray cluster of ``options.ray`` ('' for the running one, or a new local one),
+    """Restore ``inputs`` on the Ray cluster of ``options.scale.ray`` ('' for the running one, or a new local one),
     recording each in ``log`` in input order. ``job`` (its layout) decides what ``skip_existing`` skips."""
     import ray
     records = [log.add(inp) for inp in inputs]
     todo = []
     for index, (inp, rec) in enumerate(zip(inputs, records)):
         done = already_done(log.out_root, job, inp) if inp.kind == 'image' else video_done(log.out_root, inp)
-        if options.skip_existing and done:
+        if options.output.skip_existing and done:
             log.skip(rec)
         else:
             todo.append(index)
@@ -117,7 +117,7 @@ def run_on_ray(log: RunLog, job: Job, options: RunOptions, inputs: Sequence[Inpu
         return
     started = not ray.is_initialized()
     if started:
-        ray.init(address=options.ray or None, include_dashboard=False, logging_level=logging.WARNING,
+        ray.init(address=options.scale.ray or None, include_dashboard=False, logging_level=logging.WARNING,
                  log_to_driver=True)
     bar = tqdm(total=len(todo), unit='file', disable=log.quiet, file=sys.stderr, dynamic_ncols=True)
     finished: set[int] = set()
@@ -131,9 +131,9 @@ def run_on_ray(log: RunLog, job: Job, options: RunOptions, inputs: Sequence[Inpu
         # over all of them instead of queueing at the first one ready
         context.wait_for_min_actors_s = ACTOR_START_S
         context.max_tasks_in_flight_per_actor = 2
-        actors, resources = _actors_and_resources(ray, options.ray_actors)
+        actors, resources = _actors_and_resources(ray, options.scale.ray_actors)
         # the batches of a local run (the same files together, so the same results bit for bit); a video alone
-        size = options.batch_size or (16 if 'num_gpus' in resources else 1)
+        size = options.network.batch_size or (16 if 'num_gpus' in resources else 1)
         images = [i for i in todo if inputs[i].kind == 'image']
         local = [list(b) for b in chunked(images, size)]
         # several consecutive batches to a row (the actor's loop cuts them again at the same places), about four
@@ -142,7 +142,8 @@ def run_on_ray(log: RunLog, job: Job, options: RunOptions, inputs: Sequence[Inpu
         batches = [sum(group, []) for group in chunked(local, per_row)]
         batches += [[i] for i in todo if inputs[i].kind == 'video']
         rows = [{'files': pickle.dumps([(i, inputs[i]) for i in b])} for b in batches]
-        actor_options = dataclasses.replace(options, quiet=True, skip_existing=False, shard=None, ray=None)
+        actor_options = dataclasses.replace(options.but(output={'skip_existing': False}), quiet=True,
+                                            scale=ScaleSettings())
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             RestoreActor, batch_size=1, compute=ActorPoolStrategy(size=actors), batch_format='numpy',
             fn_constructor_kwargs=dict(options=actor_options, out_root=str(log.out_root),

@@ -5,7 +5,6 @@ happened comes back as a ``RunOutcome``, which the front end says and turns into
 turns it into one)."""
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,34 +21,32 @@ from codeformer.utils.inputs import InputFile, run_name, scan_inputs
 def run(options: RunOptions, say: Callable[[str, str], None] | None = None) -> RunOutcome:
     """Do the run; what it did. ``say(kind, message)``: the front end's way of saying each error and warning as it
     happens (None: recorded only)."""
-    if options.whole_photos:
-        from codeformer.detection import check_detector
-        check_detector(options.detection_model)
-    shard = resolve_shard(options.shard)
-    if shard is not None and options.device == 'auto':  # one process per GPU: each on its own
+    shard = resolve_shard(options.scale.shard)
+    if shard is not None and options.network.device == 'auto':  # one process per GPU: each on its own
         import torch
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        options = dataclasses.replace(options, device=local_device(options.device, gpus))
-    if options.ray is not None:
+        options = options.but(network={'device': local_device(options.network.device, gpus)})
+    if options.scale.ray is not None:
         from codeformer.batch.ray_runner import require_ray
         require_ray()
     inputs, passed_over = _inputs(options)
-    mine = take_shard(inputs, options.input_path, shard)  # after listing all: names as in a single run
+    mine = take_shard(inputs, options.output.input_path, shard)  # after listing all: names as in a single run
     images = [inp for inp in mine if inp.kind == 'image']
     videos = [inp for inp in mine if inp.kind == 'video']
 
-    w = options.fidelity_weight
-    name = run_name(options.input_path)
-    out_root = Path(options.output_path or os.path.join('results', f'{name}_{w}' if w is not None else name))
+    w = options.network.w
+    name = run_name(options.output.input_path)
+    out_root = Path(options.output.output_path or os.path.join('results', f'{name}_{w}' if w is not None else name))
     writable_folder(out_root)
-    report = Path(options.report) if options.report else None
+    report = Path(options.output.report) if options.output.report else None
     if report is not None:
         report = shard.report_path(report) if shard else report
         writable_file(report, 'report')
         no_input_replaced([inp.path for inp in inputs], [report], 'report')
 
     # on Ray the networks run in the actors; here only what the checks need (weights, layout)
-    job = build_job(dataclasses.replace(options, device='cpu', batch_size=1) if options.ray is not None else options)
+    on_ray = options.scale.ray is not None
+    job = build_job(options.but(network={'device': 'cpu', 'batch_size': 1}) if on_ray else options)
     from codeformer.video.loop import output_path
     planned = [out_root / job.marker(inp.name).format(name=inp.name) if inp.kind == 'image'
                else output_path(out_root, inp.name) for inp in inputs]  # every shard's: all refuse alike
@@ -59,7 +56,7 @@ def run(options: RunOptions, say: Callable[[str, str], None] | None = None) -> R
     protected = [inp.path for inp in inputs]
     interrupted = None
     try:
-        if options.ray is not None:
+        if on_ray:
             from codeformer.batch.ray_runner import run_on_ray
             run_on_ray(log, job, options, images + videos, protected, single_video=len(inputs) == 1)
         else:
@@ -71,7 +68,8 @@ def run(options: RunOptions, say: Callable[[str, str], None] | None = None) -> R
 
 def _inputs(options: RunOptions) -> tuple[list[InputFile], dict]:
     """The run's inputs and what was passed over; videos only where whole frames are restored."""
-    scan = scan_inputs(options.input_path, kinds=('image', 'video') if options.command == 'restore' else ('image', ))
+    kinds = ('image', 'video') if options.command == 'restore' else ('image', )
+    scan = scan_inputs(options.output.input_path, kinds=kinds)
     inputs, passed_over = scan.files, scan.passed_over
     videos = [inp for inp in inputs if inp.kind == 'video']
     if videos and not options.whole_photos:

@@ -14,10 +14,12 @@ from codeformer.video.loop import Stopped, VideoOptions, output_path, restore_vi
 
 def video_options(options: RunOptions, batch_size: int, single_video: bool) -> VideoOptions:
     """How the videos of this run are written and followed."""
-    return VideoOptions(crf=options.crf, fps=options.save_video_fps, smooth=not options.no_smooth,
-                        detect_every=options.detect_every, save_frames=options.save_frames,
-                        frame_name='{frame:08d}' if single_video else '{name}_{frame:08d}', suffix=options.suffix,
-                        batch_size=batch_size, max_pixels=options.max_pixels, temporal=options.temporal)
+    video = options.video
+    frame_name = '{frame:08d}' if single_video else '{name}_{frame:08d}'
+    return VideoOptions(crf=video.crf, fps=video.fps, smooth=video.smooth, detect_every=video.detect_every,
+                        save_frames=video.save_frames, frame_name=frame_name,
+                        suffix=options.output.suffix, batch_size=batch_size, max_pixels=options.output.max_pixels,
+                        temporal=video.temporal)
 
 
 def video_done(out_root: Path, inp: InputFile) -> bool:

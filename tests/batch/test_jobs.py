@@ -2,21 +2,26 @@
 import pytest
 
 from codeformer.batch.jobs import build_job
-from codeformer.batch.options import RunOptions
+from codeformer.batch.options import NetworkSettings, PipelineSettings, RunOptions
+
+
+def options(w=None, aligned=False, command='restore', checkpoint=None, quiet=True):
+    """A run's settings as the tests here want them: the small network on the CPU, MTCNN, no parsing."""
+    return RunOptions(command, NetworkSettings(w=w, model_path=str(checkpoint), device='cpu'),
+                      PipelineSettings(aligned=aligned, detector='mtcnn', parse=False), quiet=quiet)
 
 
 @pytest.mark.parametrize('w', [0.0, 0.3, 1.0])
 @pytest.mark.parametrize('has_aligned', [True, False])
 def test_the_fidelity_weight_asked_for_is_the_one_used_0_included(checkpoint, w, has_aligned):
     """0 once read as "not given" (w 0.5); every front end (command line, Ray, videos) builds its job here."""
-    job = build_job(RunOptions(fidelity_weight=w, has_aligned=has_aligned, model_path=str(checkpoint), device='cpu',
-                               detection_model='mtcnn', no_parse=True, quiet=True))
+    job = build_job(options(w, has_aligned, checkpoint=checkpoint))
     assert job.enhancer.restorer.w == w
 
 
 def test_commands_with_a_fixed_weight_and_restoration_without_one(checkpoint):
-    assert build_job(RunOptions(model_path=str(checkpoint), has_aligned=True, device='cpu')).enhancer.restorer.w == 0.5
-    colorize = build_job(RunOptions(command='colorize', model_path=str(checkpoint), device='cpu'))
+    assert build_job(options(aligned=True, checkpoint=checkpoint)).enhancer.restorer.w == 0.5
+    colorize = build_job(options(command='colorize', checkpoint=checkpoint))
     assert colorize.enhancer.restorer.w == 0.0  # the released colorization model runs at w 0, as the official
 
 
@@ -31,8 +36,7 @@ def test_a_whole_image_job_runs_at_its_own_w_and_calls_its_hooks_without_touchin
     from tests.support.cli import ROOT
 
     photo = read_image(ROOT / 'inputs' / 'cropped_faces' / 'astronaut.png')
-    options = dict(model_path=str(checkpoint), device='cpu', detection_model='mtcnn', no_parse=True, quiet=True)
-    shared = build_job(RunOptions(fidelity_weight=0.5, **options)).enhancer
+    shared = build_job(options(0.5, checkpoint=checkpoint)).enhancer
     calls = []
     hooks = WorkHooks(checkpoint=lambda: calls.append('checkpoint'),
                       on_progress=lambda items, faces, found: calls.append(('progress', items, faces, found)),
@@ -40,7 +44,7 @@ def test_a_whole_image_job_runs_at_its_own_w_and_calls_its_hooks_without_touchin
     [result] = WholeImageJob(shared, w=0.9, hooks=hooks).process([photo], [None])
     assert shared.restorer.w == 0.5
     assert calls == ['checkpoint', ('progress', 1, 1, 1), ('batch', 1, 1)]
-    [expected] = build_job(RunOptions(fidelity_weight=0.9, **options)).process([photo], [None])
+    [expected] = build_job(options(0.9, checkpoint=checkpoint)).process([photo], [None])
     at_half = WholeImageJob(shared).process([photo], [None])[0]
     final = 'final_results/{name}.png'
     assert np.array_equal(result.outputs[final], expected.outputs[final])

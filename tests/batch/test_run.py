@@ -8,7 +8,7 @@ import numpy as np
 
 from codeformer.batch.crops import run_crops
 from codeformer.batch.exits import EXIT_OK, EXIT_SOME_FAILED, end_run
-from codeformer.batch.options import RunOptions
+from codeformer.batch.options import NetworkSettings, OutputSettings, PipelineSettings, RunOptions
 from codeformer.batch.run import run
 from codeformer.utils.image_io import read_image, write_image
 from tests.support.cli import ROOT
@@ -29,9 +29,10 @@ def folder(tmp_path):
 
 def test_a_run_returns_its_records_and_says_only_through_the_front_ends_say(tmp_path, checkpoint, capsys):
     said = []
-    options = RunOptions(input_path=str(folder(tmp_path)), output_path=str(tmp_path / 'out'), has_aligned=True,
-                         fidelity_weight=0.7, model_path=str(checkpoint), device='cpu', quiet=True,
-                         report=str(tmp_path / 'report.json'))
+    options = RunOptions('restore', NetworkSettings(w=0.7, model_path=str(checkpoint), device='cpu'),
+                         PipelineSettings(aligned=True),
+                         output=OutputSettings(str(folder(tmp_path)), str(tmp_path / 'out'),
+                                               report=str(tmp_path / 'report.json')), quiet=True)
     outcome = run(options, say=lambda kind, message: said.append((kind, message)))
     status = {r.input.rsplit('/', 1)[-1]: r.status for r in outcome.records}
     assert status == {'a.png': 'done', 'b.png': 'done', 'broken.jpg': 'failed'}
@@ -49,8 +50,9 @@ def test_a_run_returns_its_records_and_says_only_through_the_front_ends_say(tmp_
 def test_a_run_with_nothing_to_say_is_silent_and_exits_0(tmp_path, checkpoint, capsys):
     src = tmp_path / 'one'
     write_image(src / 'a.png', cv2.resize(cv2.imread(str(FACE)), (64, 64)))
-    outcome = run(RunOptions(input_path=str(src), output_path=str(tmp_path / 'out'), has_aligned=True,
-                             model_path=str(checkpoint), device='cpu', quiet=True))
+    outcome = run(RunOptions('restore', NetworkSettings(model_path=str(checkpoint), device='cpu'),
+                             PipelineSettings(aligned=True), output=OutputSettings(str(src), str(tmp_path / 'out')),
+                             quiet=True))
     assert [r.status for r in outcome.records] == ['done'] and not outcome.failed
     assert end_run(outcome, quiet=True) == EXIT_OK and capsys.readouterr() == ('', '')
 
