@@ -25,20 +25,20 @@ from codeformer.settings import PhotoSettings
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the page's controls choose for a restoration (everything but which faces and their own ``w``)."""
-    w: float = 0.5
-    upscale: int = 2
-    detector: str = 'retinaface_resnet50'
-    parse: bool = True
-    bg_upsampler: str | None = None
-    face_upsample: bool = False
+class Settings(PhotoSettings):
+    """What the page's controls choose for a restoration (everything but which faces and their own ``w``): the
+    library's ``PhotoSettings``, checked as the command line's are, and how much of the restored faces shows."""
     visibility: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, 'visibility', settings.checked(settings.number(float, 0, 1), self.visibility,
+                                                                'visibility'))
 
     @classmethod
     def from_request(cls, data: dict, defaults: Settings) -> Settings:
-        """Settings from a request's JSON, each value checked by the library's ``PhotoSettings`` (as the command line's
-        are), a bad one a one-line ``RequestError`` in the page's words with the library's reason."""
+        """Settings from a request's JSON over ``defaults``, a bad value a one-line ``RequestError`` in the page's
+        words with the library's reason."""
         values = asdict(defaults)
         for key in values:
             if key in data and data[key] is not None:
@@ -46,11 +46,9 @@ class Settings:
             elif key in data and key == 'bg_upsampler':
                 values[key] = None
         with page_words():
-            checked = PhotoSettings(values['w'], values['upscale'], str(values['detector']), bool(values['parse']),
-                                    values['bg_upsampler'] or None, bool(values['face_upsample']))
-            visibility = settings.checked(settings.number(float, 0, 1), values['visibility'], 'visibility')
-        return cls(w=checked.w, upscale=checked.upscale, detector=checked.detector, parse=checked.parse,
-                   bg_upsampler=checked.bg_upsampler, face_upsample=checked.face_upsample, visibility=visibility)
+            return cls(w=values['w'], upscale=values['upscale'], detector=str(values['detector']),
+                       parse=bool(values['parse']), bg_upsampler=values['bg_upsampler'] or None,
+                       face_upsample=bool(values['face_upsample']), visibility=values['visibility'])
 
     def describe(self) -> str:
         return (f'w: {self.w:g}, upscale: {self.upscale}, detector: {self.detector}, parse: {_yes(self.parse)}, '
