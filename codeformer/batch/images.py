@@ -90,7 +90,7 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
                         continue
                     rec.info = res.info
                     faces += int(res.info.get('faces', 1))
-                    problem = _write(res, inp, rec, out_root, guard)
+                    problem = _write(res, inp, rec, out_root, guard, getattr(job, 'what', 'results'))
                     if problem:
                         log.fail(rec, problem)
                     else:
@@ -101,14 +101,17 @@ def run_images(log: RunLog, inputs: Sequence[InputFile], job: Job, batch_size: i
         bar.close()  # before any line said after it (Ctrl-C), so that line starts a line of its own
 
 
-def _write(res: Result, inp: InputFile, rec: Record, out_root: Path, guard: OutputGuard) -> str | None:
+def _write(res: Result, inp: InputFile, rec: Record, out_root: Path, guard: OutputGuard,
+           what: str = 'results') -> str | None:
+    """Write one input's results; why not, as its error line (``what``: the job's name for them)."""
     t0 = time.perf_counter()
     try:
         rec.outputs += [str(p) for p in write_results(out_root, inp.name, res.outputs, guard.claim)]
     except ResultRefused as exc:
         return f'{inp.path}: {exc}'
     except OSError as exc:
-        return f'{inp.path}: cannot write {exc.filename or "its results"} ({exc.strerror or exc})'
+        where = f'{exc.strerror}: {exc.filename}' if exc.strerror and exc.filename else exc.strerror or exc
+        return f'{inp.path}: cannot write its {what} ({where})'
     rec.seconds['write'] = round(time.perf_counter() - t0, 4)
     return None
 
