@@ -16,6 +16,7 @@ from codeformer.serve.http import (
     TOKEN,
     Endpoints,
     client_of,
+    content_kind,
     job_of,
     lookup,
     measure,
@@ -34,13 +35,13 @@ ZIP_MAGIC = b'PK\x03\x04'
 
 
 def refusal(path: Path, max_pixels: int | None) -> str | None:
-    """Why an upload cannot be in a batch (not an image, a video, over the pixel limit), else None: said at once,
-    not when the batch runs. A file whose header cannot be read stays, and fails in the run with the batch tool's
-    own message."""
+    """Why an upload cannot be in a batch (not an image by its bytes, a video, over the pixel limit), else None:
+    said at once, not when the batch runs. A file that starts as an image but whose header cannot be read stays,
+    and fails in the run with the batch tool's own message."""
     kind = file_kind(path)
     if kind == 'video':
         return f'{path.name}: a video: restore it in the Video tab'
-    if kind != 'image':
+    if kind != 'image' or content_kind(path) is None:  # by its name only (a text file called .jpg): no image
         return f'{path.name}: not an image (a batch takes photos, or zips of them)'
     try:
         measure(path, path.name, max_pixels)

@@ -27,6 +27,7 @@ from codeformer.serve.http import (
 from codeformer.serve.photos import Photo, Rendered
 from codeformer.serve.session import Settings
 from codeformer.serve.store import RequestError, is_token
+from codeformer.utils.image_io import file_kind
 
 if TYPE_CHECKING:
     from codeformer.serve.server import Server
@@ -72,20 +73,22 @@ class PhotoApi(Endpoints):
         server.photos.check_room(owner)
         async with upload(server, request, 'photos') as (token, path):
             photo = Photo(token, path.name, path, owner=owner)
+            if await run_in_threadpool(file_kind, path) == 'video':
+                raise RequestError(f'{photo.name}: a video: restore it in the Video tab')
             await run_in_threadpool(measure, path, photo.name, server.max_pixels)
             size = await server.on_worker(photos.load, photo, server.max_pixels, owner=owner)
             server.photos.add(photo)
         detector = self.detector(request.query_params.get('detector') or server.defaults.detector)
         # the rest of a request let in: not refused half way (the photo is stored already)
         faces = await server.on_worker(photos.detect, server.models, photo, detector)
-        return JSONResponse({'id': token, 'name': photo.name, **size, 'faces': faces})
+        return JSONResponse({'id': token, 'name': photo.name, **size, 'faces': faces, 'note': photos.note(photo)})
 
     async def detect_photo(self, request: Request) -> Response:
         photo = self.photo_of(request)
         detector = self.detector(request.query_params.get('detector'))
         faces = await self.server.on_worker(photos.detect, self.server.models, photo, detector,
                                             owner=owner_of(request))
-        return JSONResponse({'id': photo.id, 'faces': faces})
+        return JSONResponse({'id': photo.id, 'faces': faces, 'note': photos.note(photo)})
 
     async def original(self, request: Request) -> Response:
         return png_response(self.photo_of(request).original_png)

@@ -136,6 +136,13 @@ def faces_info(photo: Photo) -> list[dict]:
     return out
 
 
+def note(photo: Photo) -> str | None:
+    """What to try when the detector found no face: else the page could only say "0 of 0 faces restored"."""
+    if photo.faces:
+        return None
+    return f'No face was found in {photo.name}: try another face detector or a larger photo'
+
+
 def thumbnail(photo: Photo, index: int) -> np.ndarray:
     """The face's box (with some margin) cut from the photo, before any restoration."""
     if not 0 <= index < len(photo.faces):
@@ -194,7 +201,8 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     else:
         photo.latest = rendered
     return {'version': photo.version, 'side': side, 'width': final.shape[1], 'height': final.shape[0],
-            'parameters': parameters, 'restored': chosen, 'faces': faces_info(photo), 'network_faces': sent,
+            'parameters': parameters, 'restored': chosen, 'faces': faces_info(photo), 'note': note(photo),
+            'network_faces': sent,
             'seconds': {'network': round(network, 4), 'total': round(time.perf_counter() - t0, 4)}}
 
 

@@ -12,11 +12,12 @@ import numpy as np
 
 from codeformer.errors import CodeformerError
 from codeformer.hooks import WorkHooks
+from codeformer.serve.http import content_kind
 from codeformer.serve.results import Results
 from codeformer.serve.session import Models, Settings
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import Worker, WorkerJob
-from codeformer.utils.image_io import check_pixels, encode_image
+from codeformer.utils.image_io import check_pixels, encode_image, file_kind
 from codeformer.utils.inputs import InputFile
 from codeformer.video.io import Frame, VideoReader
 from codeformer.video.loop import Stopped, VideoOptions, output_path, restore_video
@@ -41,19 +42,43 @@ class Video:
 
 
 def probe(video: Video, max_pixels: int | None) -> dict:
-    """Open the upload as a video (a ``VideoError`` names it and the cause) and measure it."""
+    """Open the upload as a video (a ``VideoError`` names it and the cause) and measure it. A photo, or text, is
+    refused first by its bytes: FFmpeg would open a ``.txt`` file as a video of the text rendered ("ansi")."""
+    kind = file_kind(video.path)
+    if kind == 'image' and content_kind(video.path) == 'image':
+        raise RequestError(f'{video.name}: a photo, not a video: restore it in the Photo tab')
+    if kind != 'video' and _is_text(video.path):  # formats ``file_kind`` does not know (MPEG-TS, ...) go to FFmpeg
+        raise RequestError(f'{video.name}: not a video (it holds text)')
     try:
         reader = VideoReader(video.path)
     except CodeformerError as exc:
         raise RequestError(str(exc).replace(str(video.path), video.name)) from None
     try:
         info = reader.info
+        if reader.container.format.name == 'tty' or info.width <= 0 or info.height <= 0:
+            raise RequestError(f'{video.name}: not a video (no moving picture in it)')
         check_pixels(video.name, info.width, info.height, max_pixels, 'each frame')
         video.width, video.height, video.frames = info.width, info.height, max(1, info.frames)
         video.fps, video.duration = float(info.fps), info.duration
     finally:
         reader.close()
     return describe(video)
+
+
+def _is_text(path: Path, sample: int = 4096) -> bool:
+    """Whether the file starts as text (UTF-8 without NUL bytes): no video container does."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(sample)
+    except OSError:
+        return False
+    if b'\0' in head:
+        return False
+    try:
+        head.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the sample's end
+    return True
 
 
 def describe(video: Video) -> dict:

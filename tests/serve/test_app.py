@@ -377,3 +377,51 @@ def test_two_w_values_side_by_side(server, photo_file):
     status, _, other = server.request('GET', f'/api/photos/{photo["id"]}/result.png?v={side["version"]}&side=1')
     assert status == 200 and 'w: 1' in read_texts(other)['parameters'] and 'w: 0' in read_texts(png)['parameters']
     assert np.abs(decode(other).astype(int) - decode(png)).max() > 0
+
+
+def test_wrong_files_are_refused_by_content_with_a_hint(server, tmp_path):
+    """Issue 30, point 9: each tab checks what an upload holds, not its name, and says where it belongs; a photo
+    with no face says so and what to try."""
+    from tests.video.test_loop import make_clip
+    clip = tmp_path / 'clip.mp4'
+    make_clip(clip, frames=4, size=64)
+    words = b'just some words\n' * 40  # FFmpeg opens a text file as an "ansi" video: it must not get that far
+    private = next(server.tmp.glob('codeformer-serve-*'))
+    before = {p for p in private.rglob('*') if p.is_file()}
+
+    def refused(path: str, body: bytes) -> str:
+        message = server.json('POST', path, body, expect=400)['error']
+        assert '\n' not in message and str(server.tmp) not in message
+        return message
+
+    # the video tab: text (by any name) is not a video, a photo belongs in the Photo tab
+    assert refused('/api/videos?name=notes.txt', words).startswith('notes.txt: not a video')
+    assert refused('/api/videos?name=notes.mp4', words).startswith('notes.mp4: cannot open as a video')
+    photo = write_face(tmp_path / 'face.png').read_bytes()
+    said = refused('/api/videos?name=face.png', photo)
+    assert said.startswith('face.png: a photo') and 'Photo tab' in said, said
+    # the photo tab: a video belongs in the Video tab
+    said = refused('/api/photos?name=clip.mp4', clip.read_bytes())
+    assert said.startswith('clip.mp4: a video') and 'Video tab' in said, said
+    # a batch: a text file called .jpg is refused when added, not in the run
+    batch = server.json('POST', '/api/batches')['id']
+    assert refused(f'/api/batches/{batch}/files?name=fake.jpg', words).startswith('fake.jpg: not an image')
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, 'w') as z:
+        z.writestr('inside.png', words)
+    added = server.json('POST', f'/api/batches/{batch}/files?name=fakes.zip', archive.getvalue())
+    assert added['added'] == [] and added['refused'][0].startswith('inside.png: not an image')
+    # nothing of the refused uploads stays in the private folder
+    assert {p for p in private.rglob('*') if p.is_file()} <= before
+
+
+def test_a_photo_with_no_face_says_what_to_try(server, tmp_path):
+    plain = np.zeros((150, 200, 3), np.uint8)
+    plain[:] = np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None]
+    write_image(tmp_path / 'plain.png', plain)
+    photo = upload_photo(server, tmp_path / 'plain.png')
+    assert photo['faces'] == [] and 'another face detector' in photo['note'] and 'larger photo' in photo['note']
+    r = restore(server, photo, faces=[])
+    assert r['note'] == photo['note'] and r['note'].startswith('No face was found in plain.png')
+    face = upload_photo(server, write_face(tmp_path / 'face.png'))
+    assert face['note'] is None

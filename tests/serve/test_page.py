@@ -168,6 +168,11 @@ def test_video_page(browser, server, tmp_path):
     assert frame > 0 and page_data(browser, 'previewFrame') == str(frame)
     assert browser.execute_script("return document.getElementById('video-after').naturalWidth") == 1024
     assert by_id(browser, 'video-compare').is_displayed()
+    halves = browser.execute_script(  # the frame's before/after halves line up too, with a line at the seam
+        "return ['video-before', 'video-after', 'video-divider'].map((id) => { "
+        "const r = document.getElementById(id).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })")
+    assert all(abs(a - b) < 0.6 for a, b in zip(halves[0], halves[1])), halves
+    assert abs(halves[2][0] + halves[2][2] / 2 - (halves[1][0] + halves[1][2] / 2)) < 1.5, halves
     screenshot(browser, tmp_path, 'video')
 
 
@@ -260,9 +265,11 @@ def test_small_photo_is_zoomed_and_boxes_can_be_hidden(browser, server, tmp_path
     wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
     shown = browser.execute_script("return document.getElementById('photo-before').getBoundingClientRect().width")
     assert shown > 600  # fitted to the viewer, not left at its own 300 px
-    by_id(browser, 'zoom').send_keys('100%')
-    assert abs(browser.execute_script(
-        "return document.getElementById('photo-before').getBoundingClientRect().width") - 300) < 2
+    by_id(browser, 'zoom').send_keys('100%')  # one CSS pixel per pixel of the result (2x the 300 px input, or more)
+    shown, result = browser.execute_script(
+        "return [document.getElementById('photo-before').getBoundingClientRect().width, "
+        "document.getElementById('photo-after').naturalWidth]")
+    assert result >= 600 and abs(shown - result) < 2, (shown, result)
     assert by_id(browser, 'boxes').is_displayed()
     by_id(browser, 'show-boxes').click()
     assert not by_id(browser, 'boxes').is_displayed()
@@ -311,3 +318,192 @@ def test_the_page_says_why_a_busy_server_refused(browser, checkpoint, tmp_path):
         assert by_id(browser, 'status').get_attribute('class') == 'error'
     finally:
         served.stop()
+
+
+# -- the second trial (issue 30): before/after sizes, zoom of the result, wrong files, accessibility --------------
+
+def plain_photo(tmp_path: Path, name: str, width: int, height: int) -> Path:
+    """A photo with no face (a smooth gradient): restoring it runs no network, so each check is quick."""
+    import numpy as np
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
+    image = np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1)),
+                            np.full((height, width, 1), 128, np.float32)], axis=2).astype(np.uint8)
+    path = tmp_path / name
+    write_image(path, image)
+    return path
+
+
+def open_photo(driver, path: Path) -> None:
+    """Upload ``path`` on the photo tab and wait for its first result."""
+    driver.execute_script('delete document.body.dataset.photoVersion')
+    by_id(driver, 'photo-input').send_keys(str(path))
+    wait_until(driver, lambda d: page_data(d, 'photoName') == path.name and page_data(d, 'photoVersion') == '1',
+               f'the result of {path.name}')
+    wait_until(driver, lambda d: d.execute_script("const i = document.getElementById('photo-after'); "
+                                                  "return i.complete && i.naturalWidth > 0"), 'the result to load')
+
+
+def set_value(driver, element_id: str, value: str, event: str = 'change') -> None:
+    driver.execute_script("const e = document.getElementById(arguments[0]); e.value = arguments[1]; "
+                          "e.dispatchEvent(new Event(arguments[2]))", element_id, value, event)
+
+
+def compare_geometry(driver) -> dict:
+    """Where the two halves of the before/after view and its divider are drawn, and the result's own size."""
+    return driver.execute_script("""
+        const rect = (id) => { const e = document.getElementById(id); if (!e) return null;
+          const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; };
+        const after = document.getElementById('photo-after');
+        return { before: rect('photo-before'), after: rect('photo-after'), divider: rect('photo-divider'),
+                 natural: [after.naturalWidth, after.naturalHeight],
+                 split: Number(document.getElementById('compare').value) };""")
+
+
+@pytest.mark.parametrize('size', [(240, 180), (200, 200), (180, 240), (144, 256)],
+                         ids=['4:3', '1:1', '3:4', '9:16'])
+def test_before_and_after_halves_are_the_same_size(browser, server, tmp_path, size):
+    """Issue 30, point 1: the restored half was capped at 70vh while the original was not, so the two halves of
+    the view did not line up; and nothing marked the seam. At Fit, 100 % and 200 %, for wide, square, portrait and
+    tall photos, both halves now cover the same rectangle and a divider sits at the split."""
+    open_page(browser, server)
+    open_photo(browser, plain_photo(tmp_path, f'plain {size[0]}x{size[1]}.png', *size))
+    for zoom in ('fit', '1', '2'):
+        set_value(browser, 'zoom', zoom)
+        got = compare_geometry(browser)
+        assert all(abs(a - b) < 0.6 for a, b in zip(got['before'], got['after'])), (zoom, got)
+        assert got['after'][3] > 0, (zoom, got)
+        for split in ('50', '30'):
+            set_value(browser, 'compare', split, 'input')
+            got = compare_geometry(browser)
+            assert got['divider'] is not None, 'no divider at the split'
+            left, top, width, height = got['after']
+            middle = got['divider'][0] + got['divider'][2] / 2
+            assert abs(middle - (left + width * int(split) / 100)) < 1.5, (zoom, split, got)
+            assert abs(got['divider'][1] - top) < 1 and abs(got['divider'][3] - height) < 1, (zoom, split, got)
+            assert 0 < got['divider'][2] <= 6, got
+    screenshot(browser, tmp_path, f'compare-{size[0]}x{size[1]}')
+
+
+def test_zoom_percent_is_of_the_result(browser, server, tmp_path):
+    """Issue 30, point 6: "100 %" showed the input's pixels, so the 2x result looked smaller than at Fit. Now 100 %
+    is one pixel of the result per CSS pixel, 200 % two."""
+    open_page(browser, server)
+    open_photo(browser, plain_photo(tmp_path, 'zoomed.png', 240, 180))
+    for zoom, factor in (('1', 1), ('2', 2)):
+        set_value(browser, 'zoom', zoom)
+        got = compare_geometry(browser)
+        width, height = got['natural']
+        assert width >= 480 and abs(width / height - 4 / 3) < 0.01, got  # at least 2x the input
+        assert abs(got['after'][2] - factor * width) <= 1 and abs(got['after'][3] - factor * height) <= 1, (zoom, got)
+
+
+def test_wrong_files_are_refused_with_a_hint(browser, server, tmp_path):
+    """Issue 30, point 9: a text file on the Video tab, a text file renamed .jpg in a batch, a video on the Photo
+    tab and a photo with no face each get one line that says what is wrong and what to do."""
+    from tests.video.test_loop import make_clip
+    notes, fake, clip = tmp_path / 'notes.txt', tmp_path / 'fake.jpg', tmp_path / 'clip.mp4'
+    notes.write_text('just some words\n' * 40)
+    fake.write_text('not a photo at all\n' * 10)
+    make_clip(clip, frames=4, size=64)
+    open_page(browser, server)
+
+    def status(d):
+        return by_id(d, 'status').text
+
+    # a video on the photo tab: points to the Video tab
+    by_id(browser, 'photo-input').send_keys(str(clip))
+    wait_until(browser, lambda d: 'clip.mp4' in status(d) and 'Uploading' not in status(d), 'the refused video')
+    assert 'a video' in status(browser) and 'Video tab' in status(browser), status(browser)
+    assert by_id(browser, 'status').get_attribute('class') == 'error'
+
+    # a photo with no face: says so, and what to try
+    open_photo(browser, plain_photo(tmp_path, 'no face.png', 200, 150))
+    wait_until(browser, lambda d: 'face' in status(d) and 'Restoring' not in status(d), 'the no-face hint')
+    said = status(browser)
+    assert said.startswith('No face was found') and 'detector' in said and 'larger photo' in said, said
+    assert '\n' not in said
+
+    # a text file on the video tab: refused, Restore stays disabled
+    browser.find_element('css selector', '.tab[data-tab="video"]').click()
+    by_id(browser, 'video-input').send_keys(str(notes))
+    wait_until(browser, lambda d: 'notes.txt' in status(d) and 'Uploading' not in status(d), 'the refused text')
+    said = status(browser)
+    assert 'not a video' in said and '\n' not in said, said
+    assert by_id(browser, 'status').get_attribute('class') == 'error'
+    assert not by_id(browser, 'video-start').is_enabled()
+    assert '0x0' not in by_id(browser, 'video-info').text
+
+    # a text file called .jpg in a batch: refused when added, not listed as ready
+    browser.find_element('css selector', '.tab[data-tab="batch"]').click()
+    by_id(browser, 'batch-input').send_keys(str(fake))
+    wait_until(browser, lambda d: d.find_elements('css selector', '#batch-refused li'), 'the refused fake photo')
+    refused = [li.text for li in browser.find_elements('css selector', '#batch-refused li')]
+    assert refused and refused[0].startswith('fake.jpg: not an image'), refused
+    assert not browser.find_elements('css selector', '#batch-files li')
+    assert not by_id(browser, 'batch-start').is_enabled()
+
+
+def test_every_slider_has_an_accessible_name(browser, server, photo_file):
+    """Issue 30, point 12: the second-w slider and the face cards' sliders had no name a screen reader could say."""
+    open_page(browser, server)
+    by_id(browser, 'photo-input').send_keys(str(photo_file))
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+    sliders = browser.find_elements('css selector', 'input[type=range]')
+    assert len(sliders) >= 10  # the page's own and two face cards' two each
+    unnamed, said = [], {}
+    for tab in ('photo', 'video'):  # a screen reader names only what is shown: each tab's sliders while it shows
+        browser.find_element('css selector', f'.tab[data-tab="{tab}"]').click()
+        for s in sliders:
+            labelled = s.get_attribute('aria-label') or browser.execute_script(
+                "const s = arguments[0]; return !!(s.id && document.querySelector(`label[for='${s.id}']`))", s)
+            if not labelled or (s.is_displayed() and not s.accessible_name.strip()):
+                unnamed.append(s.get_attribute('id') or s.get_attribute('class'))
+            elif s.is_displayed():
+                said[s.get_attribute('id') or s.get_attribute('class')] = s.accessible_name
+    assert not unnamed, unnamed
+    assert {'w', 'w2', 'compare', 'video-frame'} <= set(said), said
+
+
+def test_tabs_are_a_tablist_with_arrow_keys(browser, server):
+    """Issue 30, point 12: tabs with tab panels (aria-controls, aria-selected) that the arrow keys switch."""
+    from selenium.webdriver.common.keys import Keys
+    open_page(browser, server)
+    assert browser.find_elements('css selector', '[role=tablist] > [role=tab]')
+    tabs = browser.find_elements('css selector', '[role=tab]')
+    assert [t.get_attribute('data-tab') for t in tabs] == ['photo', 'batch', 'video']
+    for tab in tabs:
+        panel = by_id(browser, tab.get_attribute('aria-controls'))
+        assert panel.get_attribute('role') == 'tabpanel'
+        assert panel.get_attribute('aria-labelledby') == tab.get_attribute('id') and tab.get_attribute('id')
+
+    def selected():
+        shown = [t.get_attribute('data-tab') for t in tabs if t.get_attribute('aria-selected') == 'true']
+        panels = [p.get_attribute('id') for p in browser.find_elements('css selector', '[role=tabpanel]')
+                  if p.is_displayed()]
+        focused = browser.switch_to.active_element.get_attribute('data-tab')
+        return shown, panels, focused
+
+    assert [t.get_attribute('tabindex') for t in tabs] == ['0', '-1', '-1']  # one tab stop for the whole list
+    tabs[0].click()
+    tabs[0].send_keys(Keys.ARROW_RIGHT)
+    assert selected() == (['batch'], ['tab-batch'], 'batch')
+    browser.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
+    assert selected() == (['video'], ['tab-video'], 'video')
+    browser.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)  # round to the first
+    assert selected() == (['photo'], ['tab-photo'], 'photo')
+    browser.switch_to.active_element.send_keys(Keys.ARROW_LEFT)
+    assert selected() == (['video'], ['tab-video'], 'video')
+    assert [t.get_attribute('tabindex') for t in tabs] == ['-1', '-1', '0']
+
+
+def test_gallery_images_are_named_by_their_result(browser, server, photo_file):
+    """Issue 30, point 12: the gallery's alt text was the file's path in the output folder."""
+    open_page(browser, server)
+    by_id(browser, 'photo-input').send_keys(str(photo_file))
+    wait_until(browser, lambda d: page_data(d, 'photoVersion') == '1', 'the first restoration')
+    browser.refresh()
+    wait_until(browser, lambda d: d.find_elements('css selector', '#gallery img'), 'the gallery')
+    alts = [img.get_attribute('alt') for img in browser.find_elements('css selector', '#gallery img')]
+    assert alts and all(alt and '/' not in alt and not alt.endswith('.png') for alt in alts), alts
+    assert 'two faces' in alts, alts

@@ -46,15 +46,25 @@ function loaded(img, src) {  // resolves once the image shows ``src``
   });
 }
 
-// -- tabs ---------------------------------------------------------------------------------------------------------
-for (const tab of document.querySelectorAll('.tab')) {
-  tab.addEventListener('click', () => {
-    for (const other of document.querySelectorAll('.tab')) {
-      other.setAttribute('aria-selected', String(other === tab));
-      $(`tab-${other.dataset.tab}`).hidden = other !== tab;
-    }
-  });
+// -- tabs: a WAI-ARIA tab list (one tab stop; Left/Right, Home/End move between the tabs) ---------------------------
+function selectTab(tab, focus = false) {
+  for (const other of document.querySelectorAll('.tab')) {
+    const on = other === tab;
+    other.setAttribute('aria-selected', String(on));
+    other.tabIndex = on ? 0 : -1;
+    $(other.getAttribute('aria-controls')).hidden = !on;
+  }
+  if (focus) tab.focus();
 }
+
+for (const tab of document.querySelectorAll('.tab')) tab.addEventListener('click', () => selectTab(tab));
+$('tabs').addEventListener('keydown', (e) => {
+  const tabs = [...document.querySelectorAll('.tab')], at = tabs.indexOf(document.activeElement);
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+  if (at < 0 || to === undefined) return;
+  e.preventDefault();
+  selectTab(tabs[(to + tabs.length) % tabs.length], true);
+});
 
 const handlers = {};  // tab name -> what takes files dropped or pasted anywhere on the page while it shows
 
@@ -154,18 +164,29 @@ async function init() {
   document.body.dataset.ready = '1';
 }
 
-function fitPhoto() {  // the photo fitted to the viewer (small ones enlarged), or at 100% or 200% of its pixels
+function resultSize() {  // the result's pixels (the input's times the upscale until the first result is in)
+  const after = $('photo-after'), before = $('photo-before');
+  if (after.getAttribute('src') && after.naturalWidth) return [after.naturalWidth, after.naturalHeight];
+  const upscale = Number($('upscale').value) || 1;
+  return [before.naturalWidth * upscale, before.naturalHeight * upscale];
+}
+
+function fitPhoto() {  // fitted to the viewer (small ones enlarged), or 100% / 200%: 1 or 2 CSS px per result pixel
   const img = $('photo-before'), box = $('photo-compare'), zoom = $('zoom').value;
   if (!state.photo || !img.naturalWidth) return;
   const fit = zoom === 'fit';
   box.classList.toggle('fit', fit);
   const fitted = Math.floor(0.75 * window.innerHeight * img.naturalWidth / img.naturalHeight);
   box.style.width = fit ? `min(100%, ${fitted}px)` : '';
-  img.style.width = fit ? '100%' : `${img.naturalWidth * Number(zoom)}px`;
+  const [width, height] = resultSize();  // the original is stretched to the result's size: the halves line up
+  img.style.width = fit ? '100%' : `${width * Number(zoom)}px`;
+  img.style.height = fit ? '' : `${height * Number(zoom)}px`;
 }
 
-function compare(afterId, percent) {
+function compare(afterId, percent) {  // the restored half from ``percent`` of the width, and the line at the seam
   $(afterId).style.clipPath = `inset(0 0 0 ${percent}%)`;
+  const divider = $(afterId.replace('-after', '-divider'));
+  if (divider) divider.style.left = `${percent}%`;
 }
 
 // -- one photo ----------------------------------------------------------------------------------------------------
@@ -211,9 +232,11 @@ function showFaces(faces) {
       <label><input type="checkbox" class="use" checked> Face ${face.number} <span class="small">${Math.round(face.size)} px</span></label>
       <div class="compare"><img class="before thumb" alt="face ${face.number} before">
         <img class="after" alt="face ${face.number} restored" hidden></div>
-      <input type="range" class="face-compare" min="0" max="100" value="50" title="before / after" hidden>
+      <input type="range" class="face-compare" min="0" max="100" value="50" title="before / after" hidden
+        aria-label="Face ${face.number}: percent of the width that shows it before">
       <label><input type="checkbox" class="own-w"> Own w <output class="face-w-value">${Number($('w').value).toFixed(2)}</output></label>
-      <input type="range" class="face-w" min="0" max="1" step="0.01" value="${$('w').value}" disabled>`;
+      <input type="range" class="face-w" min="0" max="1" step="0.01" value="${$('w').value}" disabled
+        aria-label="Face ${face.number}: its own w">`;
     card.querySelector('img.before').src = `/api/photos/${state.photo.id}/faces/${face.index}/thumb.png`;
     card.querySelector('.use').addEventListener('change', () => { markFaces(); restore(true); });
     const own = card.querySelector('.own-w'), fw = card.querySelector('.face-w');
@@ -292,6 +315,7 @@ async function restore(timed = false) {
     await loaded($('photo-after'), `/api/photos/${photo.id}/result.png?v=${r.version}`);
     if (mine !== state.seq) return;
     const shown = performance.now();
+    fitPhoto();  // the zoom is of the result's pixels, which an upscale change changes
     compare('photo-after', $('compare').value);
     for (const card of faceCards()) {
       const index = Number(card.dataset.index), img = card.querySelector('img.after');
@@ -313,7 +337,8 @@ async function restore(timed = false) {
     state.version = r.version;
     if (timed) window.cfTimings.push({ released, shown, network: r.seconds.network * 1000, server: r.seconds.total * 1000 });
     document.body.dataset.photoVersion = String(r.version);
-    say(`${r.restored.length} of ${state.faces.length} faces restored (${r.width}x${r.height}).`);
+    if (r.note) say(`${r.note}.`);  // no face found: what to try
+    else say(`${r.restored.length} of ${state.faces.length} faces restored (${r.width}x${r.height}).`);
     refreshGallery();
     if ($('side-by-side').checked) restoreSide();
   } catch (e) {
@@ -373,7 +398,7 @@ async function loadGallery() {  // the results kept in the output folder, newest
       const img = document.createElement('img');
       img.loading = 'lazy';
       img.src = a.href;
-      img.alt = item.name;
+      img.alt = item.name.split('/').pop().replace(/\.[^.]*$/, '');  // the result's name, not its path
       a.appendChild(img);
     }
     a.appendChild(document.createTextNode(item.name.split('/').pop()));
@@ -507,7 +532,13 @@ async function openVideo(file) {
     $('video-download').hidden = true;
     $('video-state').textContent = '';
     await previewFrame();
-  } catch (e) { say(e.message, true); }
+  } catch (e) {  // refused (not a video, a photo): nothing of an earlier video stays to restore by mistake
+    state.video = null;
+    $('video-start').disabled = $('video-frame').disabled = true;
+    $('video-info').textContent = '';
+    $('video-compare').hidden = $('video-compare-label').hidden = $('video-download').hidden = true;
+    say(e.message, true);
+  }
 }
 
 async function previewFrame() {
