@@ -78,7 +78,8 @@ class BatchJob(WorkerJob):
         try:
             run_images(log, images, job, batch_size=self.batch_size, max_pixels=self.max_pixels, protected=files)
         except JobStopped:
-            self.message = f'stopped after {self.done} of {self.total} files; the finished results are in the zip'
+            self._count()  # the group under way when Stop came is finished: it is in the zip, so in the count
+            self.message = self._stopped_message()
             raise
         finally:
             self._count()
@@ -104,6 +105,16 @@ class BatchJob(WorkerJob):
             self.faces = before[0] + faces
 
         return WorkHooks(checkpoint, progress, batch_done)
+
+    def _stopped_message(self) -> str:
+        """What a stopped batch did, in one statement whose count is the zip's: the files restored (their results
+        in it), then the failed ones if any."""
+        records = self.log.records if self.log else []
+        restored = sum(1 for r in records if r.status == 'done')
+        failed = sum(1 for r in records if r.status not in ('done', 'not started'))
+        also = f', {failed} failed' if failed else ''
+        kept = '; their results are in the zip' if restored else ''
+        return f'stopped: {restored} of {self.total} files restored{also}{kept}'
 
     def _count(self) -> None:
         records = self.log.records if self.log else []

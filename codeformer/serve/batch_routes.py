@@ -16,7 +16,6 @@ from codeformer.serve.http import (
     TOKEN,
     Endpoints,
     client_of,
-    content_kind,
     job_of,
     lookup,
     measure,
@@ -26,7 +25,7 @@ from codeformer.serve.http import (
 )
 from codeformer.serve.job_routes import finished
 from codeformer.serve.store import RequestError, extract_zip, free_name
-from codeformer.utils.image_io import ImageTooLarge, file_kind
+from codeformer.utils.image_io import ImageTooLarge, content_kind, file_kind
 
 if TYPE_CHECKING:
     from codeformer.serve.server import Server

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from codeformer.errors import CodeformerError
 from codeformer.serve.session import Settings
 from codeformer.serve.store import Busy, RequestError, Storage, free_name, is_token, safe_name
-from codeformer.utils.image_io import check_pixels, encode_image, image_size, read_file, sniff_kind
+from codeformer.utils.image_io import check_pixels, encode_image, image_size, read_file
 
 if TYPE_CHECKING:
     from codeformer.serve.server import Server
@@ -136,16 +136,6 @@ async def upload(server: Server, request: Request, kind: str) -> AsyncIterator[t
     token, folder = server.storage.new_folder(kind)
     with removed_on_error(folder):
         yield token, await receive(request, folder, server.max_upload, server.storage)
-
-
-def content_kind(path: Path) -> str | None:
-    """'image', 'video' or None from the file's first bytes only: ``file_kind`` trusts the extension when the bytes
-    say nothing, so a text file called ``.jpg`` passes it; an upload is checked by both."""
-    try:
-        with open(path, 'rb') as f:
-            return sniff_kind(f.read(16))
-    except OSError:
-        return None
 
 
 def measure(path: Path, name: str, max_pixels: int | None) -> None:

@@ -12,12 +12,11 @@ import numpy as np
 
 from codeformer.errors import CodeformerError
 from codeformer.hooks import WorkHooks
-from codeformer.serve.http import content_kind
 from codeformer.serve.results import Results
 from codeformer.serve.session import Models, Settings
 from codeformer.serve.store import RequestError
 from codeformer.serve.worker import Worker, WorkerJob
-from codeformer.utils.image_io import check_pixels, encode_image, file_kind
+from codeformer.utils.image_io import check_pixels, content_kind, encode_image, file_kind
 from codeformer.utils.inputs import InputFile
 from codeformer.video.io import Frame, VideoReader
 from codeformer.video.loop import Stopped, VideoOptions, output_path, restore_video
@@ -175,4 +174,5 @@ class VideoJob(WorkerJob):
         data = super().status(position)
         data['download'] = self.result is not None and self.result.exists()
         data['partial'] = self.partial
+        data['video'] = self.video.id  # the upload it restores: a reloaded page takes the job up again with it
         return data

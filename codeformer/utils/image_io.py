@@ -46,6 +46,16 @@ def sniff_kind(head: bytes) -> str | None:
     return None
 
 
+def content_kind(path: str | os.PathLike) -> str | None:
+    """'image', 'video' or None from the file's first bytes only: ``file_kind`` trusts the extension when the bytes
+    say nothing, so a text file called ``.jpg`` passes it; an upload is checked by both."""
+    try:
+        with open(path, 'rb') as f:
+            return sniff_kind(f.read(16))
+    except OSError:
+        return None
+
+
 def file_kind(path: str | os.PathLike) -> str | None:
     """What a file holds, by its content first and its extension second ('image', 'video' or None)."""
     try:

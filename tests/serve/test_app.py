@@ -425,3 +425,29 @@ def test_a_photo_with_no_face_says_what_to_try(server, tmp_path):
     assert r['note'] == photo['note'] and r['note'].startswith('No face was found in plain.png')
     face = upload_photo(server, write_face(tmp_path / 'face.png'))
     assert face['note'] is None
+
+
+def test_a_stopped_batch_says_what_its_zip_holds(server, tmp_path):
+    """Issue 30, point 8: a stopped batch said "stopped after 0 of 3 files" while its zip held 1 file (the count
+    was taken before the file under way was finished). The message now counts the files restored, as the zip holds
+    them, and the job's status says that count once."""
+    import re
+    import time
+    photo = tmp_path / 'group.png'
+    write_image(photo, two_faces())
+    batch = server.json('POST', '/api/batches')['id']
+    for i in range(5):
+        server.json('POST', f'/api/batches/{batch}/files?name=p{i}.png', photo.read_bytes())
+    job = server.json('POST', f'/api/batches/{batch}/start', {})
+    end = time.monotonic() + 300
+    while server.json('GET', f'/api/jobs/{job["id"]}')['done'] < 1:  # one file done, the next under way
+        assert time.monotonic() < end, 'no file done in 300 s'
+        time.sleep(0.05)
+    server.json('POST', f'/api/jobs/{job["id"]}/stop')
+    done = server.wait_job(job['id'], timeout=300)
+    assert done['state'] == 'stopped', done
+    with zipfile.ZipFile(io.BytesIO(server.request('GET', f'/api/jobs/{job["id"]}/results.zip')[2])) as z:
+        kept = [n for n in z.namelist() if n.startswith('final_results/')]
+    counts = re.findall(r'(\d+) of (\d+) files', done['message'])
+    assert counts == [(str(len(kept)), '5')], (done['message'], kept)
+    assert 1 <= len(kept) < 5, kept

@@ -6,6 +6,7 @@ busy server refused. Screenshots go to the test's temp folder (and to $CODEFORME
 Without Chromium these tests skip, saying how to install it; with CODEFORMER_REQUIRE_BROWSER=1 (as .ci/run sets)
 they fail instead."""
 import io
+import json
 import os
 import shutil
 import time
@@ -507,3 +508,111 @@ def test_gallery_images_are_named_by_their_result(browser, server, photo_file):
     alts = [img.get_attribute('alt') for img in browser.find_elements('css selector', '#gallery img')]
     assert alts and all(alt and '/' not in alt and not alt.endswith('.png') for alt in alts), alts
     assert 'two faces' in alts, alts
+
+
+# -- jobs are server state (issue 30, point 3): a reload keeps their controls, Clear removes them all -------------
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """(status, body) of a GET, an HTTP error's status too."""
+    import urllib.error
+    try:
+        with urllib.request.urlopen(url) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def job_links(driver) -> list[str]:
+    """The addresses of every job download the page shows (batch tab, video tab and the Jobs list)."""
+    return [a.get_attribute('href') for a in driver.find_elements('css selector', 'a[href*="/api/jobs/"]')
+            if a.is_displayed()]
+
+
+def start_page_batch(driver, server, tmp_path: Path, files: int) -> None:
+    """Open the page, add ``files`` photos of two faces to a batch and start it."""
+    photo = tmp_path / 'group.png'
+    write_image(photo, two_faces())
+    paths = [photo] + [shutil.copy(photo, tmp_path / f'group {i}.png') for i in range(1, files)]
+    open_page(driver, server)
+    driver.find_element('css selector', '.tab[data-tab="batch"]').click()
+    by_id(driver, 'batch-input').send_keys('\n'.join(str(p) for p in paths))
+    wait_until(driver, lambda d: len(d.find_elements('css selector', '#batch-files li')) == files, 'the uploads')
+    by_id(driver, 'batch-start').click()
+
+
+def test_a_reload_keeps_a_batch_and_its_controls(browser, server, tmp_path):
+    """Issue 30, point 3: after a reload a running batch was only a line of text in the Jobs list: Stop disabled,
+    its zip and report out of reach. Now the reloaded page shows the same job with a working Stop (in the Jobs list
+    and in the batch tab, which takes the job up again), then its zip and report."""
+    start_page_batch(browser, server, tmp_path, 12)
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'running', 'the run')
+    job = browser.execute_script('return state.batch.job')
+    browser.refresh()
+    wait_until(browser, lambda d: page_data(d, 'ready') == '1', 'the reloaded page')
+    stop = wait_until(browser, lambda d: [b for b in d.find_elements('css selector', f'#queue li[data-id="{job}"] '
+                                                                       'button.stop') if b.is_enabled()],
+                      'a Stop for the running job in the Jobs list')[0]
+    browser.find_element('css selector', '.tab[data-tab="batch"]').click()
+    wait_until(browser, lambda d: by_id(d, 'batch-stop').is_enabled(), 'the batch tab to take the job up again')
+    assert by_id(browser, 'batch-state').get_attribute('data-state') == 'running'
+    wait_until(browser, lambda d: float(by_id(d, 'batch-progress').get_attribute('value')) >= 1, 'a file done')
+    assert stop.is_displayed()
+    stop.click()
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'stopped', 'the stop')
+    said = by_id(browser, 'batch-state').text
+    assert not by_id(browser, 'batch-stop').is_enabled()
+    screenshot(browser, tmp_path, 'batch-reloaded')
+    links = {a.get_attribute('href') for a in browser.find_elements(
+        'css selector', '#batch-zip, #batch-report, #queue a.zip, #queue a.report') if a.is_displayed()}
+    assert links == {f'{server.url}api/jobs/{job}/results.zip', f'{server.url}api/jobs/{job}/report.json'}, links
+    status, data = fetch(f'{server.url}api/jobs/{job}/results.zip')
+    assert status == 200
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        kept = [n for n in z.namelist() if n.startswith('final_results/')]
+        assert 'report.json' in z.namelist() and z.testzip() is None
+    assert 0 < len(kept) < 12 and f'{len(kept)} of 12 files' in said, (kept, said)
+    status, data = fetch(f'{server.url}api/jobs/{job}/report.json')
+    assert status == 200 and len(json.loads(data)) == 12
+    assert not [li for li in browser.find_elements('css selector', '#queue button.stop') if li.is_displayed()]
+
+
+def test_a_reload_keeps_a_video_job_and_its_download(browser, server, tmp_path):
+    """Issue 30, point 3, for a video: the reloaded page shows the job in the Jobs list and takes it up again in
+    the video tab, with the finished video's link in both."""
+    from tests.video.test_loop import make_clip
+    clip = tmp_path / 'reloaded.mp4'
+    make_clip(clip, frames=10, size=128)
+    open_page(browser, server)
+    browser.find_element('css selector', '.tab[data-tab="video"]').click()
+    by_id(browser, 'video-input').send_keys(str(clip))
+    wait_until(browser, lambda d: page_data(d, 'previewFrame') == '0', 'the preview of frame 0')
+    by_id(browser, 'video-start').click()
+    wait_until(browser, lambda d: d.execute_script('return state.video.job'), 'the video job')
+    job = browser.execute_script('return state.video.job')
+    browser.refresh()
+    wait_until(browser, lambda d: page_data(d, 'ready') == '1', 'the reloaded page')
+    link = wait_until(browser, lambda d: d.find_elements('css selector', f'#queue li[data-id="{job}"] a.video'),
+                      'the video link in the Jobs list')[0]
+    url = f'{server.url}api/jobs/{job}/video.mp4'
+    assert link.get_attribute('href') == url
+    status, data = fetch(url)
+    assert status == 200 and len(data) > 1000
+    browser.find_element('css selector', '.tab[data-tab="video"]').click()
+    wait_until(browser, lambda d: by_id(d, 'video-download').is_displayed(), 'the video tab to take the job up')
+    assert by_id(browser, 'video-download').get_attribute('href') == url
+    assert by_id(browser, 'video-state').get_attribute('data-state') == 'done'
+    assert by_id(browser, 'video-start').is_enabled()  # the same upload can run again
+
+
+def test_clear_finished_removes_every_control_of_the_cleared_jobs(browser, server, tmp_path):
+    """Issue 30, point 3: "Clear finished" left the batch tab's "Download results (zip)" link, which then gave 404.
+    Clearing now takes every link and button of the cleared jobs off the page; what stays works."""
+    start_page_batch(browser, server, tmp_path, 1)
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'done', 'the batch')
+    assert by_id(browser, 'batch-zip').is_displayed() and job_links(browser)
+    by_id(browser, 'queue-clear').click()
+    wait_until(browser, lambda d: not d.find_elements('css selector', '#queue li'), 'the cleared job list')
+    broken = [(url, status) for url in job_links(browser) if (status := fetch(url)[0]) != 200]
+    assert not broken, broken
+    assert not by_id(browser, 'batch-zip').is_displayed() and not by_id(browser, 'batch-report').is_displayed()
+    assert not by_id(browser, 'batch-state').text  # no line about a job the list no longer has

@@ -111,3 +111,12 @@ def test_gray_detection_and_channel_restoration():
     out = join_channels(cv2.resize(gradient(), (128, 96)), alpha, gray=True, single_channel=False)
     assert out.shape == (96, 128, 4) and (out[..., 0] == out[..., 2]).all()
     assert join_channels(gradient(), None, gray=True, single_channel=True).ndim == 2
+
+
+def test_content_kind_reads_the_bytes_not_the_name(tmp_path):
+    from codeformer.utils.image_io import content_kind, file_kind
+    fake = tmp_path / 'notes.jpg'
+    fake.write_text('not an image at all')
+    real = write_image(tmp_path / 'real.png', gradient())
+    assert file_kind(fake) == 'image' and content_kind(fake) is None  # the name alone says image
+    assert content_kind(real) == 'image' and content_kind(tmp_path / 'missing.png') is None
