@@ -2,10 +2,13 @@
 import re
 import subprocess
 
+import pytest
+
 from benchmarks.bench_frames import BEFORE, ROOT
 from tests.support.cli import run_script
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_bench_frames_times_the_package_of_before_beside_this_one():
     proc = run_script('benchmarks/bench_frames.py', '--frames', '3', '--size', '640x360', '--upscale', '1', '2',
                       '--rounds', '1', timeout=600)

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.cli import ROOT
 
 
@@ -11,6 +13,7 @@ def fresh(code: str) -> str:
     return proc.stdout.strip()
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_basicsr_facexlib_realesrgan_import_after_codeformer_and_registries_fill():
     out = fresh('import codeformer, basicsr.train, facexlib, realesrgan, gfpgan\n'
                 'from basicsr.utils.registry import ARCH_REGISTRY\n'
@@ -20,6 +23,7 @@ def test_basicsr_facexlib_realesrgan_import_after_codeformer_and_registries_fill
     assert out == 'True'
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_networks_register_whichever_is_imported_first():
     out = fresh('import codeformer.archs\nfrom basicsr.archs import build_network\n'
                 'print(type(build_network({"type": "VQGANDiscriminator", "n_layers": 2})).__name__)')

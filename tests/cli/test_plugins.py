@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from codeformer.utils.image_io import write_image
 from tests.support.cli import run_script
@@ -11,6 +12,7 @@ NAME = 'stand_in_centre'  # what the module registers (imported here it would re
 PLUGIN = {'CODEFORMER_PLUGINS': 'tests.support.plugin_detector', 'OMP_NUM_THREADS': '1'}
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_a_plug_in_detector_is_in_the_help_and_restores_a_photo(tmp_path, checkpoint):
     helped = run_script('-m codeformer', '--help', env=PLUGIN)
     assert helped.returncode == 0 and NAME in ' '.join(helped.stdout.split()), helped.stdout

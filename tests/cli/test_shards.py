@@ -57,6 +57,7 @@ def runs(tmp_path_factory, checkpoint, folder):
     return tmp, [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_two_shards_as_torchrun_starts_them_equal_one_run(runs):
     tmp, results = runs
     # broken.jpg is in shard 0: its one error line there (exit 1); shard 1 has none (exit 0)
@@ -85,6 +86,7 @@ def test_two_shards_as_torchrun_starts_them_equal_one_run(runs):
         [{**r, 'outputs': None} for r in without_times(single_records)]
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_skip_existing_across_shards_finishes_only_what_is_missing(runs, tmp_path, checkpoint, folder):
     out = tmp_path / 'out'
     shutil.copytree(runs[0] / 'sharded', out)
@@ -109,6 +111,7 @@ def test_skip_existing_across_shards_finishes_only_what_is_missing(runs, tmp_pat
     assert all(r['status'] == 'skipped' or 'broken' in r['input'] for r in last)
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_bad_shard_options_and_reports_are_one_line(tmp_path, checkpoint, folder):
     for extra, env, expected in ((['--shard', '2/2'], {}, 'K must be in [0, N-1]'),
                                  (['--shard', 'half'], {}, 'expected K/N'),

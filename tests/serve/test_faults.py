@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import cv2
+import pytest
 
 from tests.support.serve import start_server, two_faces
 
@@ -84,6 +85,7 @@ def run_batch(served, name: str) -> dict:
     return served.wait_job(job['id'])
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_a_read_only_or_full_output_folder_fails_the_job_clearly_and_the_server_goes_on(checkpoint, tmp_path):
     out = tmp_path / 'out'
     with small_disk(out) as tmpfs:
@@ -186,6 +188,7 @@ def test_a_job_that_fails_on_a_real_bad_input_fails_alone(server, tmp_path):
     assert len(server.json('POST', '/api/photos?name=whole.png&detector=mtcnn', face_bytes())['faces']) == 1
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_sigterm_mid_batch_keeps_every_finished_result_listed_after_a_restart(checkpoint, tmp_path):
     out = tmp_path / 'out'
     served = start_server(checkpoint, tmp_path / 'first', '--output_dir', str(out), '--batch_size', '1')

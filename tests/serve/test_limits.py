@@ -183,6 +183,7 @@ def noise_png(width: int, height: int, seed: int) -> bytes:
     return cv2.imencode('.png', pixels)[1].tobytes()
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_a_busy_server_answers_503_with_retry_after_and_loses_nothing(checkpoint, tmp_path):
     """Jobs beyond the queue's limits (per tab, and in all) and uploads beyond the private folder's cap are refused
     with 503, ``Retry-After`` and one line; the jobs and files taken before are all done, and the refused ones are

@@ -13,6 +13,7 @@ from tests.support.cli import run_script
 from tests.support.serve import SERVE_OPTIONS, two_faces
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 @pytest.mark.parametrize('bits', [8, 16])
 def test_the_pages_saved_files_are_the_batch_tools(server, checkpoint, tmp_path, bits):
     photo = two_faces() if bits == 8 else two_faces().astype(np.uint16) * 257 + 128

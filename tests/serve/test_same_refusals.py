@@ -20,6 +20,7 @@ CASES = [  # the command line's options, the page's settings, the library's
 ]
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_the_same_bad_values_are_refused_for_the_same_reason(server, tmp_path, checkpoint):
     face = write_face(tmp_path / 'face.png')
     photo = upload_photo(server, face)

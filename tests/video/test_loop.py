@@ -105,6 +105,7 @@ def describe(path) -> dict:
     return d
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_clip_keeps_frames_timing_and_audio_and_faces_are_restored(tmp_path, checkpoint):
     clip = make_clip(tmp_path / 'clip.mp4', frames=20)
     proc = restore('-w', '0.7', '-i', 'clip.mp4', '--report', 'report.json', checkpoint=checkpoint, cwd=tmp_path)
@@ -125,6 +126,7 @@ def test_clip_keeps_frames_timing_and_audio_and_faces_are_restored(tmp_path, che
     assert report[0]['info']['faces'] == 20 and report[0]['info']['frames_written'] == 20
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_folder_of_images_and_videos_with_bad_ones(tmp_path, checkpoint):
     src = tmp_path / 'in'
     src.mkdir()
@@ -172,6 +174,7 @@ def test_folder_of_images_and_videos_with_bad_ones(tmp_path, checkpoint):
     assert records['damaged.avi']['info']['frames_undecodable'] == 1 and 'error' in records['broken.mp4']
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_rotation_frame_rate_and_frames_as_pngs(tmp_path, checkpoint):
     clip = make_clip(tmp_path / 'phone.mp4', frames=12, size=96, rotation=-90)  # stored on its side, shown upright
     out = tmp_path / 'out'
@@ -259,6 +262,7 @@ def faststart_copy(src, dst):
                 o.mux(packet)
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_a_truncated_video_is_finished_with_a_warning(tmp_path, checkpoint):
     make_clip(tmp_path / 'whole.mp4', frames=60, size=96)
     faststart_copy(tmp_path / 'whole.mp4', tmp_path / 'cut.mp4')
@@ -305,6 +309,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow  # several seconds: CI runs it, make test-fast leaves it
 def test_smoothing_steadies_the_faces_the_video_loop_aligns(tmp_path, one_thread):
     """The landmarks the loop hands to alignment, on a clip whose face glides smoothly: measured with and without."""
     clip = make_clip(tmp_path / 'glide.mp4', frames=30, audio=None)
