@@ -155,14 +155,18 @@ def test_batch_page(browser, server, tmp_path):
     wait_until(browser, lambda d: not d.find_elements('css selector', '#queue li'), 'the cleared job list')
 
 
-def test_video_page(browser, server, tmp_path):
+def open_video(browser, server, clip):
+    """A 10-frame clip written at ``clip`` and opened in the page's Video tab, its first frame previewed."""
     from tests.video.test_loop import make_clip
-    clip = tmp_path / 'clip.mp4'
     make_clip(clip, frames=10, size=128)
     open_page(browser, server)
     browser.find_element('css selector', '.tab[data-tab="video"]').click()
     by_id(browser, 'video-input').send_keys(str(clip))
     wait_until(browser, lambda d: page_data(d, 'previewFrame') == '0', 'the preview of frame 0')
+
+
+def test_video_page(browser, server, tmp_path):
+    open_video(browser, server, tmp_path / 'clip.mp4')
     drag(browser, by_id(browser, 'video-frame'), 0.45)
     wait_until(browser, lambda d: (page_data(d, 'previewFrame') or '0') != '0', 'the preview of the chosen frame')
     frame = int(by_id(browser, 'video-frame').get_attribute('value'))
@@ -579,13 +583,7 @@ def test_a_reload_keeps_a_batch_and_its_controls(browser, server, tmp_path):
 def test_a_reload_keeps_a_video_job_and_its_download(browser, server, tmp_path):
     """Issue 30, point 3, for a video: the reloaded page shows the job in the Jobs list and takes it up again in
     the video tab, with the finished video's link in both."""
-    from tests.video.test_loop import make_clip
-    clip = tmp_path / 'reloaded.mp4'
-    make_clip(clip, frames=10, size=128)
-    open_page(browser, server)
-    browser.find_element('css selector', '.tab[data-tab="video"]').click()
-    by_id(browser, 'video-input').send_keys(str(clip))
-    wait_until(browser, lambda d: page_data(d, 'previewFrame') == '0', 'the preview of frame 0')
+    open_video(browser, server, tmp_path / 'reloaded.mp4')
     by_id(browser, 'video-start').click()
     wait_until(browser, lambda d: d.execute_script('return state.video.job'), 'the video job')
     job = browser.execute_script('return state.video.job')
