@@ -39,6 +39,7 @@ if __name__ == '__main__' and sys.argv[1:2] == ['--time-tree']:
 sys.path.insert(1, str(ROOT))
 
 import codeformer  # noqa: E402,F401  (compatibility shims first)
+from benchmarks.revisions import export  # noqa: E402
 
 
 class Passthrough:
@@ -103,11 +104,9 @@ def time_before(rev: str, clip: list[np.ndarray], upscales: list[int]) -> dict[i
     """-s -> median seconds of the frame work of the package at ``rev``, or why it could not be timed."""
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / 'tree'
-        tree.mkdir()
-        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'codeformer'], capture_output=True)
-        if archive.returncode:
-            return f'not timed: no revision {rev} in git ({archive.stderr.decode().strip()[:80]})'
-        subprocess.run(['tar', '-x', '-C', str(tree)], input=archive.stdout, check=True)
+        why_not = export(rev, tree, 'codeformer')
+        if why_not:
+            return f'not timed: {why_not}'
         np.save(Path(tmp) / 'clip.npy', np.stack(clip))
         child = subprocess.run([sys.executable, __file__, '--time-tree', str(tree), str(Path(tmp) / 'clip.npy'),
                                 *map(str, upscales)], capture_output=True, text=True)
