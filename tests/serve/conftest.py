@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
 from codeformer.utils.image_io import write_image
+from tests.support.browser import INSTALL, chromium_paths, start_chromium
 from tests.support.cli import run_script
 from tests.support.serve import SERVE_OPTIONS, start_server, two_faces
 
@@ -28,3 +31,17 @@ def cli_result(photo_file, checkpoint, tmp_path_factory):
                       '--model_path', str(checkpoint), *SERVE_OPTIONS, '-q', env={'OMP_NUM_THREADS': '1'})
     assert proc.returncode == 0, proc.stderr
     return (out / 'final_results' / 'two faces.png').read_bytes()
+
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    """A headless Chromium for one test module (the page's browser tests); fails instead of skipping under
+    CODEFORMER_REQUIRE_BROWSER=1 (CI)."""
+    if not all(chromium_paths()):
+        message = f'the page tests need Chromium and its driver: {INSTALL}'
+        if os.environ.get('CODEFORMER_REQUIRE_BROWSER'):
+            pytest.fail(message)
+        pytest.skip(message)
+    driver = start_chromium(tmp_path_factory.mktemp('downloads'))
+    yield driver
+    driver.quit()
