@@ -44,7 +44,7 @@ class SuiteRun:
         return [key for key, outcome in self.outcomes.items() if outcome == 'failed']
 
 
-def test_key(classname: str, name: str) -> str:
+def key_of(classname: str, name: str) -> str:
     """``test_x.py::TestClass::test_y[param]`` from JUnit's dotted class name, without the folders the module is in."""
     parts = classname.split('.')
     start = next((i for i, part in enumerate(parts) if part.startswith('test_')), len(parts) - 1)
@@ -53,7 +53,7 @@ def test_key(classname: str, name: str) -> str:
 
 def read_junit(path: Path, run: SuiteRun) -> None:
     for case in ET.parse(path).getroot().iter('testcase'):
-        key = test_key(case.get('classname', ''), case.get('name', ''))
+        key = key_of(case.get('classname', ''), case.get('name', ''))
         run.seconds[key] = run.seconds.get(key, 0.0) + float(case.get('time') or 0.0)
         kinds = {child.tag for child in case}
         run.outcomes[key] = ('failed' if kinds & {'failure', 'error'} else 'skipped' if 'skipped' in kinds
