@@ -11,6 +11,14 @@ page's own delay: paste-back, PNG encoding, HTTP, decoding in the browser), spli
 browser's. Target: what is left under 0.5 s. ``--network full`` runs CodeFormer at the released size with random
 weights (the same compute as the released ones); ``--network small`` the 64 px test network.
 
+Then three quick w changes (as three presses of an arrow key, ``--gap`` apart) against one change: seconds from
+the last release to its result on screen. A change while a restore runs ends that restore at its next network
+batch, so the three cost at most one network run more than one (the issue's trial: 62.5 s against 29 s).
+Printed: "three quick w changes: X s; one change: Y s; difference in network runs: Z", Z = (X - Y) / the network
+time of one change. With ``--batch_size 3`` (the default) the three faces share one network batch, so the
+restore under way cannot end before its network run does (Z at most about 1); with ``--batch_size 1`` (the
+CPU's own default) it ends after its face under way.
+
     python benchmarks/bench_serve.py --parse [--network small]
 
 With face parsing on (a ParseNet with random weights: the same compute as the released one), once the three
@@ -61,6 +69,30 @@ def timed_edits(driver, repeats: int) -> list[float]:
     return walls
 
 
+def change_w(driver, values: list[float], gap_s: float) -> tuple[float, float]:
+    """Set w to each of ``values``, ``gap_s`` apart, firing the slider's release each time: seconds from the last
+    release to its result shown (the wait once the hand is off the key), and that result's network seconds."""
+    version = int(page_data(driver, 'photoVersion'))
+    driver.execute_script("""
+        const [values, gap] = arguments, w = document.getElementById('w');
+        values.forEach((v, i) => setTimeout(() => { w.value = String(v); w.dispatchEvent(new Event('change')); },
+                                            i * gap));""", values, gap_s * 1000)
+    last = f'w: {values[-1]:g},'
+    wait_until(driver, lambda d: int(page_data(d, 'photoVersion')) > version
+               and last in d.find_element('id', 'parameters').text, 'the last value\'s result', 1200)
+    t = driver.execute_script('return window.cfTimings[window.cfTimings.length - 1]')  # the last release's
+    return (t['shown'] - t['released']) / 1000, t['network'] / 1000
+
+
+def quick_changes(driver, gap_s: float) -> None:
+    """Three quick w changes against one (values never used before: the network always runs)."""
+    one, network = change_w(driver, [0.33], gap_s)
+    three, _ = change_w(driver, [0.41, 0.42, 0.43], gap_s)
+    print(f'three quick w changes ({gap_s:g} s apart): {three:.3f} s; one change: {one:.3f} s; '
+          f'difference in network runs: {(three - one) / max(network, 1e-9):.2f} (one network run: {network:.3f} s; '
+          'from the last release to the result)')
+
+
 def random_parsenet(weights: Path) -> None:
     """A ParseNet with random weights where the server looks for the released one (``$CODEFORMER_WEIGHTS_DIR``)."""
     from codeformer.parsing import build_parsenet
@@ -81,6 +113,8 @@ def main() -> None:
     ap.add_argument('--repeats', type=int, default=4)
     ap.add_argument('--upscale', type=int, default=2)
     ap.add_argument('--parse', action='store_true', help='time edits that need no network, with parsing on')
+    ap.add_argument('--batch_size', type=int, default=3, help='faces per network batch on the server')
+    ap.add_argument('--gap', type=float, default=0.2, help='seconds between the three quick w changes')
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix='bench-serve-') as tmp:
         tmp = Path(tmp)
@@ -94,7 +128,7 @@ def main() -> None:
         if args.parse:
             random_parsenet(tmp / 'weights')
             options = tuple(o for o in SERVE_OPTIONS if o != '--no_parse')
-        server = start_server(checkpoint, tmp / 'server', '--batch_size', '3', options=options)
+        server = start_server(checkpoint, tmp / 'server', '--batch_size', str(args.batch_size), options=options)
         driver = start_chromium(tmp / 'downloads')
         try:
             driver.get(server.url)
@@ -129,6 +163,7 @@ def main() -> None:
             median = statistics.median(left)
             print(f'the page\'s own delay (median of {len(left)}): {median:.3f} s = {median / TARGET_S:.2f}x the '
                   f'target of {TARGET_S} s')
+            quick_changes(driver, args.gap)
         finally:
             driver.quit()
             server.stop()

@@ -15,7 +15,8 @@ def _nothing(*_: object) -> None:
 class WorkHooks:
     """``checkpoint()``: before each network step (a batch, a video frame's detection); it may raise to stop the work
     there (the web page's Stop). ``on_progress(items, faces_done, faces_found)``: within a batch of ``items`` photos
-    or frames, after each network call. ``on_batch(items, faces)``: a batch done."""
+    or frames, after each network call; it may raise too, so the work stops within one network call of a Stop even
+    when a batch of many faces takes several. ``on_batch(items, faces)``: a batch done."""
     checkpoint: Callable[[], None] = _nothing
     on_progress: Callable[[int, int, int], None] = _nothing
     on_batch: Callable[[int, int], None] = _nothing

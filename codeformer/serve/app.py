@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from codeformer.serve import batch_routes, job_routes, photo_routes, video_routes
+from codeformer.serve import batch_routes, gallery_routes, job_routes, photo_routes, video_routes
 from codeformer.serve.guard import HostPolicy, RequestGuard
 from codeformer.serve.http import EXCEPTION_HANDLERS
 from codeformer.serve.server import Server
@@ -36,13 +36,6 @@ def build_app(server: Server, hosts: HostPolicy | None = None, token: str | None
     async def info(request: Request) -> Response:
         return JSONResponse(server.info())
 
-    async def gallery(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(server.results.gallery))
-
-    async def gallery_file(request: Request) -> Response:
-        path = await run_in_threadpool(server.results.file, request.query_params.get('name'))
-        return FileResponse(path, headers={'Cache-Control': 'no-store'})
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         try:
@@ -53,8 +46,7 @@ def build_app(server: Server, hosts: HostPolicy | None = None, token: str | None
     routes = [
         Route('/', index),
         Route('/api/info', info),
-        Route('/api/gallery', gallery),
-        Route('/api/gallery/file', gallery_file),
+        *gallery_routes.routes(server),
         *photo_routes.routes(server),
         *batch_routes.routes(server),
         *job_routes.routes(server),

@@ -78,7 +78,8 @@ class BatchJob(WorkerJob):
         try:
             run_images(log, images, job, batch_size=self.batch_size, max_pixels=self.max_pixels, protected=files)
         except JobStopped:
-            self._count()  # the group under way when Stop came is finished: it is in the zip, so in the count
+            self._count()  # the files finished before Stop came: those in the zip, so in the count
+            self.part = 0.0  # the group under way is dropped
             self.message = self._stopped_message()
             raise
         finally:
@@ -89,8 +90,9 @@ class BatchJob(WorkerJob):
         self.message = f'{self.total - failed} done, {failed} failed'
 
     def _hooks(self, worker: Worker) -> WorkHooks:
-        """Stop and the page's progress, given to each group of files: faces, not only files, move the progress and
-        the time left."""
+        """Stop, the page's progress and the tasks waiting (a photo from another tab), given to each group of files
+        and checked after each network batch within it, not only between groups: faces, not only files, move the
+        progress and the time left, and Stop or a photo waits one network batch, not a group of files."""
         before = [0]  # the faces of the files before the group under way
 
         def checkpoint() -> None:
@@ -100,6 +102,7 @@ class BatchJob(WorkerJob):
 
         def progress(items: int, faces: int, found: int) -> None:
             self.faces, self.part = before[0] + faces, items * faces / max(1, found)
+            worker.checkpoint(self)  # Stop here drops the group under way: only whole files are kept
 
         def batch_done(items: int, faces: int) -> None:
             self.faces = before[0] + faces
@@ -120,7 +123,8 @@ class BatchJob(WorkerJob):
         records = self.log.records if self.log else []
         done = sum(1 for r in records if r.status != 'not started')
         if done != self.done:  # the group under way is finished: its share is in ``done`` now
-            self.done, self.part = done, 0.0
+            self.part = 0.0  # first: the progress never counts the group twice
+            self.done = done
         self.errors = [self._public(r.error) for r in records if r.error]
 
     def status(self, position: int | None = None) -> dict:

@@ -21,6 +21,7 @@ from codeformer.serve import limits
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 500
 DEFAULT_OUTPUT_DIR = 'results/serve'
+GRACEFUL_S = 2  # what uvicorn waits for requests still open at Ctrl-C (a photo waiting for the network) to end
 
 
 def _checked(parse):
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     from codeformer.restorer import FaceRestorer
     from codeformer.serve.app import build_app
     from codeformer.serve.guard import HostPolicy, TokenRedaction
+    from codeformer.serve.job_routes import QuietEvents
     from codeformer.serve.server import Server
     from codeformer.serve.session import Models, Settings
 
@@ -160,9 +162,11 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
                        f'{args.port} can use the page and upload files to it')
     config = uvicorn.Config(build_app(server, HostPolicy(args.host, args.allow_host), token), host=args.host,
                             port=args.port, log_level='warning' if args.quiet else 'info',  # info: the request log
-                            access_log=not args.quiet, timeout_graceful_shutdown=5)
-    logging.getLogger('uvicorn.access').addFilter(TokenRedaction())  # after uvicorn has set its logging up
-    web = uvicorn.Server(config)
+                            access_log=not args.quiet, timeout_graceful_shutdown=GRACEFUL_S)
+    access = logging.getLogger('uvicorn.access')  # after uvicorn has set its logging up
+    access.addFilter(TokenRedaction())
+    access.addFilter(QuietEvents())
+    web = web_server(config, server)
 
     def announce() -> None:  # once the socket listens: the real port (for --port 0) and --open
         while not web.started and not web.should_exit:
@@ -189,7 +193,25 @@ def main(argv: list[str] | None = None, prog: str = 'codeformer serve') -> int:
     return EXIT_OK
 
 
+def web_server(config, server):
+    """uvicorn's server, which tells ``server`` of Ctrl-C (or SIGTERM) at once: the event streams end and the jobs stop
+    at their next check while uvicorn closes the connections, instead of after its graceful shutdown."""
+    import uvicorn
+
+    class Web(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            server.begin_close()
+            super().handle_exit(sig, frame)
+
+    return Web(config)
+
+
 def stopped(server, code: int) -> int:
+    """The exit lines: what the stop did to each job under way, then where things are, each as it is."""
     server.close()
-    say('stopped', f'the server stopped; its uploads were removed, the results stay in {server.results.root}')
+    for line in server.ended:
+        say('stopped', line)
+    left = server.storage.root.exists()
+    uploads = f'its uploads could not all be removed from {server.storage.root}' if left else 'its uploads were removed'
+    say('stopped', f'the server stopped; {uploads}, the results stay in {server.results.root}')
     return code

@@ -3,6 +3,7 @@ result and each face's crop and restored image. Photos live in memory (``PhotoSt
 the worker."""
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from starlette.background import BackgroundTask
@@ -24,7 +25,7 @@ from codeformer.serve.http import (
     read_settings,
     upload,
 )
-from codeformer.serve.photos import Photo, Rendered
+from codeformer.serve.photos import Photo, Rendered, Restoring
 from codeformer.serve.session import Settings
 from codeformer.serve.store import RequestError, is_token
 from codeformer.utils.image_io import file_kind
@@ -43,6 +44,8 @@ def routes(server: Server) -> list[Route]:
         Route(f'/api/photos/{TOKEN}/original.png', api.original),
         Route(f'{face}/thumb.png', api.thumb),
         Route(f'/api/photos/{TOKEN}/restore', api.restore_photo, methods=['POST']),
+        Route(f'/api/photos/{TOKEN}/progress', api.progress),
+        Route(f'/api/photos/{TOKEN}/stop', api.stop_restore, methods=['POST']),
         Route(f'/api/photos/{TOKEN}/result.png', api.result),
         Route(f'{face}/{{which:str}}.png', api.face_image),
     ]
@@ -106,16 +109,38 @@ class PhotoApi(Endpoints):
         except (TypeError, ValueError, AttributeError):
             raise RequestError('faces must be a list of face indices and face_w a map of index to w') from None
         side = bool(data.get('side'))
-        result = await self.server.on_worker(photos.render, self.server.models, photo, settings, chosen, face_w,
-                                             self.server.max_pixels, side, key=('photo', photo.id, side),
-                                             owner=owner_of(request))
+        restoring = Restoring(photo.name)
+        # a newer request for the same photo (and side) replaces this one, waiting or under way
+        future = self.server.worker.call(photos.render, self.server.models, photo, settings, chosen, face_w,
+                                         self.server.max_pixels, side, restoring, key=('photo', photo.id, side),
+                                         owner=owner_of(request), cancel=restoring.cancel)
+        if not side:
+            photo.restoring = restoring
+        result = await asyncio.wrap_future(future)
         return JSONResponse(result, background=None if side else BackgroundTask(self.keep, photo, photo.latest))
+
+    async def progress(self, request: Request) -> Response:
+        """The newest restore of the photo as the page shows it while it waits: faces done of how many, seconds so
+        far and left; ``idle`` before any."""
+        restoring = self.photo_of(request).restoring
+        return JSONResponse(restoring.status() if restoring is not None else {'state': 'idle'})
+
+    async def stop_restore(self, request: Request) -> Response:
+        """End the photo's restores (and the one beside it) at their next network batch; each request answers 409
+        with what was done, and the last finished result stays. The progress as it was when Stop came."""
+        photo = self.photo_of(request)
+        keys = [('photo', photo.id, False), ('photo', photo.id, True)]
+        self.server.worker.stop_tasks(keys, f'{photo.name}: stopped before it started; the last finished result '
+                                            'stays')
+        return JSONResponse(photo.restoring.status() if photo.restoring is not None else {'state': 'idle'})
 
     def keep(self, photo: Photo, rendered: Rendered) -> None:
         """Write the result to the output folder once the page has its answer; the newest version wins."""
         if photo.latest is rendered:
             try:
-                photo.saved = self.server.results.save_photo(photo.saved, photo.name, rendered.png, rendered.faces)
+                # the upload and the settings say which entry of the gallery it is: a re-upload replaces it
+                photo.saved = self.server.results.save_photo(photo.saved, photo.name, rendered.png, rendered.faces,
+                                                             photo.path, photo.original_png, rendered.parameters)
             except CodeformerError as exc:  # a full or read-only output folder: the page has its result anyway
                 say('warning', exc)
 

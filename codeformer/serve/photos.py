@@ -15,6 +15,7 @@ import numpy as np
 from codeformer import __version__
 from codeformer.serve.session import Models, Settings, check_w
 from codeformer.serve.store import Busy, RequestError
+from codeformer.serve.worker import STOPPED, Cancel, Pace
 from codeformer.utils.image_io import check_pixels, decode_image, encode_image, max_value, read_file, split_channels
 
 THUMB_PAD = 0.25  # a face's thumbnail: its box and this much of its size around it
@@ -30,6 +31,60 @@ class Rendered:
 
 
 @dataclass
+class Restoring:
+    """A restore of a photo on its way, what the page shows while it waits ("2 of 4 faces, about 40 s left"), and
+    its ``cancel``: set by Stop or by a newer request for the same photo, read after each network batch."""
+    name: str  # the photo's, for the messages
+    faces: int = 0  # to restore
+    done: int = 0  # restored so far (faces taken from the cache count at once)
+    state: str = 'waiting'  # waiting, running, done, stopped, replaced, failed
+    started: float | None = None
+    finished: float | None = None
+    cancel: Cancel = field(default_factory=Cancel)
+    pace: Pace | None = None
+
+    def begin(self, faces: int) -> None:
+        """The worker has taken it up: ``faces`` to restore. Ends it here if it was stopped while it waited."""
+        self.state, self.started, self.faces, self.done = 'running', time.monotonic(), faces, 0
+        self.pace = Pace(self.started)
+        self.check()
+
+    def advance(self, done: int, faces: int) -> None:
+        """After each network batch (``FaceEnhancer.enhance_batch``'s ``on_progress``): the figures, then the end of
+        the restore here if it was stopped or replaced meanwhile."""
+        self.done, self.faces = done, faces
+        self.pace.moved(done, faces, time.monotonic())
+        self.check()
+
+    def check(self) -> None:
+        """Raise the 409 its request answers if it is to end: stopped (the page shows it) or replaced (the page
+        ignores it: a newer request is on its way)."""
+        reason = self.cancel.reason
+        if reason is None:
+            return
+        self.end('stopped' if reason == STOPPED else 'replaced')
+        if reason == STOPPED:
+            raise RequestError(f'{self.name}: stopped after {self.done} of {self.faces} faces; the last finished '
+                               'result stays', 409)
+        raise RequestError(reason, 409)
+
+    def end(self, state: str) -> None:
+        if self.state in ('waiting', 'running'):
+            self.state, self.finished = state, time.monotonic()
+
+    def status(self) -> dict:
+        now = time.monotonic()
+        state = self.state
+        if state == 'waiting' and self.cancel.reason is not None:  # ended before the worker took it up
+            state = 'stopped' if self.cancel.reason == STOPPED else 'replaced'
+        left = self.pace.seconds_left(now) if self.pace is not None and state == 'running' else None
+        seconds = ((self.finished or now) - self.started) if self.started is not None else 0.0
+        return {'state': state, 'faces': self.faces, 'done': self.done, 'seconds': round(seconds, 2),
+                'seconds_left': None if left is None else round(left, 1),
+                'stopping': state == 'running' and self.cancel.reason is not None}
+
+
+@dataclass
 class Photo:
     id: str
     name: str
@@ -41,6 +96,7 @@ class Photo:
     backgrounds: dict[tuple, np.ndarray] = field(default_factory=dict)  # the result without faces, per settings
     latest: Rendered | None = None
     side: Rendered | None = None  # the latest result at a second w, shown beside the main one
+    restoring: Restoring | None = None  # the newest restore asked for (not the side one): its progress
     version: int = 0
     saved: str | None = None  # the stem of its files in the output folder, once saved
     owner: str | None = None  # the client that uploaded it (``http.owner_of``)
@@ -164,11 +220,22 @@ def blend(restored: np.ndarray, original: np.ndarray, visibility: float) -> np.n
 
 
 def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w: dict[int, float],
-           max_pixels: int | None, side: bool = False) -> dict:
+           max_pixels: int | None, side: bool = False, restoring: Restoring | None = None) -> dict:
     """Restore the ``chosen`` faces (indices into the detected faces) of ``photo`` with ``s`` and the per-face
     ``face_w``; keep the result as ``photo.latest`` (``side``: as ``photo.side``, the second ``w`` shown beside it,
-    which leaves the main result alone). Returns what the page shows of it."""
+    which leaves the main result alone). ``restoring``: its progress, updated after each network batch, and its
+    Stop (a 409 there; the result before stays). Returns what the page shows of it."""
+    restoring = restoring or Restoring(photo.name)
+    try:
+        return _render(models, photo, s, chosen, face_w, max_pixels, side, restoring)
+    finally:
+        restoring.end('failed')  # unless it ended otherwise: done, stopped or replaced
+
+
+def _render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w: dict[int, float],
+            max_pixels: int | None, side: bool, restoring: Restoring) -> dict:
     t0 = time.perf_counter()
+    restoring.begin(len(set(chosen)))
     enhancer = models.enhancer(s, cached=True)
     h, w = photo.image.shape[:2]
     out_h, out_w = enhancer.output_size(h, w)
@@ -180,7 +247,8 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
     ws = [check_w(face_w.get(i, s.w), f'w of face {i + 1}') for i in chosen]
     faces = [photo.faces[i] for i in chosen]
     network0, sent0 = models.cache.network_seconds, models.cache.network_faces
-    result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws])[0]
+    restoring.check()
+    result = enhancer.enhance_batch([photo.image], faces=[faces], w=[ws], on_progress=restoring.advance)[0]
     network, sent = models.cache.network_seconds - network0, models.cache.network_faces - sent0
     final = result.restored_img
     if s.visibility < 1:
@@ -200,6 +268,8 @@ def render(models: Models, photo: Photo, s: Settings, chosen: list[int], face_w:
         photo.side = rendered
     else:
         photo.latest = rendered
+    restoring.done = len(chosen)
+    restoring.end('done')
     return {'version': photo.version, 'side': side, 'width': final.shape[1], 'height': final.shape[0],
             'parameters': parameters, 'restored': chosen, 'faces': faces_info(photo), 'note': note(photo),
             'network_faces': sent,

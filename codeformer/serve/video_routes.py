@@ -1,5 +1,6 @@
-"""The video tab's routes: upload a video, look at a frame, preview the restoration of one frame, start the whole
-video as a job, and download the finished job's video."""
+"""The video tab's routes: upload a video, play it back, look at a frame, preview the restoration of one frame, start
+the whole video as a job, and download (or play) the finished job's video. Both videos are served with range
+requests (Starlette's ``FileResponse``), which a ``<video>`` element needs to seek."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -35,12 +36,17 @@ def routes(server: Server) -> list[Route]:
     api = VideoApi(server)
     return [
         Route('/api/videos', api.upload_video, methods=['POST']),
+        Route(f'/api/videos/{TOKEN}/input', api.input_video),
         Route(f'/api/videos/{TOKEN}/frame.png', api.frame),
         Route(f'/api/videos/{TOKEN}/preview', api.preview, methods=['POST']),
         Route(f'/api/videos/{TOKEN}/preview/{{which:str}}.png', api.preview_image),
         Route(f'/api/videos/{TOKEN}/start', api.start_video, methods=['POST']),
         Route(f'/api/jobs/{TOKEN}/video.mp4', api.video_result),
     ]
+
+
+PLAYABLE = {'.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm',
+            '.mkv': 'video/x-matroska', '.ogv': 'video/ogg'}  # by the upload's name; anything else is only bytes
 
 
 def frame_index(video: videos.Video, value) -> int:
@@ -65,10 +71,21 @@ class VideoApi(Endpoints):
         self.server.videos[token] = video
         return JSONResponse(data)
 
+    async def input_video(self, request: Request) -> Response:
+        """The upload as it came, for the page's player: never as a page of its own (a known video type or plain
+        bytes, and no sniffing)."""
+        video = self.video_of(request)
+        media = PLAYABLE.get(video.path.suffix.lower(), 'application/octet-stream')
+        return FileResponse(video.path, media_type=media, headers={'Cache-Control': 'no-store',
+                                                                   'X-Content-Type-Options': 'nosniff'})
+
     async def frame(self, request: Request) -> Response:
         video = self.video_of(request)
         index = frame_index(video, request.query_params.get('index', 0))
         image = await run_in_threadpool(videos.frame_at, video, index)
+        if request.query_params.get('quick'):  # while the slider is dragged: a JPEG, a fraction of a PNG's time
+            data = await run_in_threadpool(videos.quick_jpeg, image)
+            return Response(data, media_type='image/jpeg', headers={'Cache-Control': 'no-store'})
         return png_response(await run_in_threadpool(encode_png, image))
 
     async def preview(self, request: Request) -> Response:

@@ -249,6 +249,8 @@ class VideoRestoration:
         if self.temporal is not None:  # in file order, so each track's memory follows the frames
             extra['states'] = [self.temporal.frame(s.frame.image, f) for s, f in zip(slots, faces)]
         self.hooks.checkpoint()
+        hooks = self.hooks  # after each network call too: a stop or a waiting task need not wait for the whole batch
+        extra['on_progress'] = lambda done, found: hooks.on_progress(len(slots), done, found)
         try:
             results = enhancer.enhance_batch([s.frame.image for s in slots], faces=faces, w=self.options.w, **extra)
         except Exception as exc:  # noqa: BLE001  (the video stops here; what was done is kept)

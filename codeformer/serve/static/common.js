@@ -12,12 +12,28 @@ const CLIENT = sessionStorage.getItem('cfClient') ||
 sessionStorage.setItem('cfClient', CLIENT);
 
 function say(text, error = false) {
+  if (state.gone) return;  // the notice that the server has stopped stays
   $('status').textContent = text;
   $('status').className = error ? 'error' : '';
 }
 
+// the server stopped (Ctrl-C): one notice that stays, instead of each request's own error
+const GONE = 'The server has stopped: start it again with `codeformer serve` and reload this page.';
+function serverGone() {
+  say(GONE, true);
+  state.gone = true;
+  document.body.dataset.serverGone = '1';
+}
+async function lostServer(error) {  // a request got no answer at all: the server's notice if it is gone, else ``error``
+  try { await fetch('/api/info', { cache: 'no-store' }); } catch (e) { serverGone(); return new Error(GONE); }
+  return error;
+}
+
 async function api(method, url, body, headers = {}) {
-  const response = await fetch(url, { method, body, headers: { ...headers, 'X-Codeformer-Client': CLIENT } });
+  let response;
+  try {
+    response = await fetch(url, { method, body, headers: { ...headers, 'X-Codeformer-Client': CLIENT } });
+  } catch (e) { throw await lostServer(e); }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
@@ -132,7 +148,17 @@ async function init() {
   for (const name of state.info.detectors) $('detector').add(new Option(name, name));
   const upsamplers = [...$('bg-upsampler').options].map((o) => o.value);
   for (const name of state.info.upsamplers) if (!upsamplers.includes(name)) $('bg-upsampler').add(new Option(name, name));
+  const downloads = state.info.downloads;  // a choice whose weights are not here yet says what it will download
+  for (const [select, kind] of [[$('detector'), 'detectors'], [$('bg-upsampler'), 'upsamplers']]) {
+    for (const option of select.options) {
+      const download = downloads[kind][option.value], text = option.textContent;
+      if (!download || download.present) continue;
+      const note = `downloads ${download.size || 'its weights'} on first use`;
+      option.textContent = text.endsWith(')') ? `${text.slice(0, -1)}; ${note})` : `${text} (${note})`;
+    }
+  }
   $('detector').value = d.detector;
+  keepChoices();  // what a failed choice goes back to
   $('w').value = d.w;
   $('parse').checked = d.parse;
   $('visibility').value = d.visibility;
@@ -159,7 +185,7 @@ async function init() {
   $('video-start').addEventListener('click', startVideo);
   $('video-stop').addEventListener('click', () => stopJob(state.video && state.video.job));
   slider('video-frame', 0, previewFrame);
-  setInterval(pollJobs, 700);
+  followJobs();  // the server sends the job list as it changes
   pollJobs();  // at once: a reloaded page shows its jobs, and their controls, without waiting
   $('gallery-where').textContent = `kept in ${state.info.output_dir}`;
   await loadGallery();

@@ -17,12 +17,34 @@ function describeJob(j) {
   return text;
 }
 
+const SLOW_POLL_MS = 5000;  // when the event stream cannot be had (refused as busy, cut by a proxy)
+
+function followJobs() {  // the server sends this tab's job list whenever it changes: no poll, nothing in the log
+  if (!window.EventSource) { setInterval(pollJobs, SLOW_POLL_MS); return; }
+  const events = new EventSource(`/api/events?client=${encodeURIComponent(CLIENT)}`);
+  events.onmessage = (e) => showJobList(JSON.parse(e.data));
+  events.addEventListener('closing', () => { events.close(); serverGone(); });  // Ctrl-C of the server
+  events.onerror = async () => {
+    if (state.gone) return;
+    if (events.readyState === EventSource.CLOSED) {  // refused: follow the jobs by asking now and then instead
+      if (!state.slowPoll) state.slowPoll = setInterval(pollJobs, SLOW_POLL_MS);
+      return;
+    }
+    await lostServer(null);  // dropped: the browser opens it again, unless the server is gone
+    if (state.gone) events.close();
+  };
+}
+
 async function pollJobs() {
   const mine = state.polls = (state.polls || 0) + 1;
   let jobs;
   try { jobs = await api('GET', '/api/jobs'); } catch (e) { return; }
   if (mine < (state.pollShown || 0)) return;  // an older answer than the one shown (a Clear came between)
   state.pollShown = mine;
+  showJobList(jobs);
+}
+
+function showJobList(jobs) {  // the Jobs list, and the batch and video tabs' own jobs
   const active = jobs.filter((j) => j.state === 'queued' || j.state === 'running');
   if (state.finishedJobs !== undefined && jobs.length - active.length > state.finishedJobs) refreshGallery();
   state.finishedJobs = jobs.length - active.length;
@@ -100,6 +122,7 @@ function attachJobs(jobs) {  // after a reload: the batch and video tabs take up
   if (video && !state.video && video.video) {
     state.video = { id: video.video, job: video.id };
     $('video-info').textContent = video.name;
+    showInputVideo(video.video);
     $('video-progress').hidden = false;
     $('video-stop').disabled = false;
   }
@@ -120,6 +143,7 @@ function forgetBatchJob() {  // the batch tab's job was cleared: nothing of it s
 
 function forgetVideoJob() {  // the video tab's job was cleared: its download goes too
   state.video.job = null;
+  showResultVideo(null);
   $('video-download').hidden = $('video-progress').hidden = true;
   $('video-download').removeAttribute('href');
   $('video-state').textContent = '';

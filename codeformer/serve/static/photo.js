@@ -17,7 +17,7 @@ async function openPhoto(file) {
     fitPhoto();
     showFaces(data.faces);
     await restore();
-  } catch (e) { say(e.message, true); }
+  } catch (e) { say(e.message, true); undoChoices(); }
 }
 
 async function redetect() {
@@ -27,7 +27,22 @@ async function redetect() {
     const data = await api('POST', `/api/photos/${state.photo.id}/detect?detector=${encodeURIComponent($('detector').value)}`);
     showFaces(data.faces);
     await restore();
-  } catch (e) { say(e.message, true); }
+  } catch (e) { say(e.message, true); undoChoices(); }
+}
+
+// -- a failed choice (a download this machine cannot make, say) puts the lists back on the last one that worked,
+// so that the next change does not fail again
+const CHOICES = ['detector', 'bg-upsampler', 'face-upsample'];
+const worked = {};
+
+function choices() {
+  return Object.fromEntries(CHOICES.map((id) => [id, $(id).type === 'checkbox' ? $(id).checked : $(id).value]));
+}
+
+function keepChoices(tried = choices()) { Object.assign(worked, tried); }
+
+function undoChoices() {
+  for (const id of CHOICES) $(id)[$(id).type === 'checkbox' ? 'checked' : 'value'] = worked[id];
 }
 
 function showFaces(faces) {
@@ -112,7 +127,7 @@ async function restore(timed = false) {
   if (!state.photo) return;
   const released = performance.now();
   const mine = ++state.seq;
-  const photo = state.photo;
+  const photo = state.photo, tried = choices();
   for (const card of faceCards()) {  // a face without its own w follows the w for all
     if (!card.querySelector('.own-w').checked) {
       card.querySelector('.face-w').value = $('w').value;
@@ -122,10 +137,11 @@ async function restore(timed = false) {
   $('photo-compare').classList.add('busy');
   say('Restoring ...');
   try {
-    const r = await postJSON(`/api/photos/${photo.id}/restore`, { settings: settings(), ...choice() });
+    const r = await watchedRestore(postJSON(`/api/photos/${photo.id}/restore`, { settings: settings(), ...choice() }), photo, mine);
     if (mine !== state.seq) return;  // a newer request is on its way
     await loaded($('photo-after'), `/api/photos/${photo.id}/result.png?v=${r.version}`);
     if (mine !== state.seq) return;
+    keepChoices(tried);
     const shown = performance.now();
     fitPhoto();  // the zoom is of the result's pixels, which an upscale change changes
     compare('photo-after', $('compare').value);
@@ -154,11 +170,58 @@ async function restore(timed = false) {
     refreshGallery();
     if ($('side-by-side').checked) restoreSide();
   } catch (e) {
-    if (mine === state.seq) say(e.message, true);
+    if (mine === state.seq) { say(e.message, state.stopped !== mine); undoChoices(); }  // Stop: said, not an error
   } finally {
     if (mine === state.seq) $('photo-compare').classList.remove('busy');
   }
 }
+
+// -- a restore under way: its progress (faces restored, time left) and its Stop ------------------------------------
+const PHOTO_POLL_MS = 400;  // the figure shows within 1 s of the first face restored
+
+async function watchedRestore(request, photo, mine) {  // the request's answer; meanwhile its progress and Stop show
+  let asking = false, answered = false;
+  $('photo-stop').disabled = false;
+  const timer = setInterval(async () => {
+    if (asking || answered || mine !== state.seq) return;
+    asking = true;
+    try {
+      const p = await api('GET', `/api/photos/${photo.id}/progress`);
+      if (!answered && mine === state.seq) showPhotoProgress(p);
+    } catch (e) { /* the restore's own answer says what went wrong */ }
+    asking = false;
+  }, PHOTO_POLL_MS);
+  try {
+    return await request;
+  } finally {
+    answered = true;
+    clearInterval(timer);
+    if (mine === state.seq) { $('photo-progress').hidden = true; $('photo-stop').disabled = true; }
+  }
+}
+
+function showPhotoProgress(p) {  // "2 of 4 faces, about 40 s left" and the bar; waiting: behind a job or another request
+  const bar = $('photo-progress-bar'), text = $('photo-progress-text');
+  $('photo-progress').hidden = !['running', 'waiting'].includes(p.state);  // a quick restore never shows it
+  if (p.state === 'running' && p.faces) {
+    bar.value = p.done / p.faces;
+    let line = `${p.done} of ${p.faces} face${p.faces === 1 ? '' : 's'}`;
+    if (p.seconds_left !== null && p.done < p.faces) line += `, about ${Math.ceil(p.seconds_left)} s left`;
+    text.textContent = line + (p.stopping ? ' (stopping)' : '');
+  } else if (p.state === 'waiting') {
+    bar.removeAttribute('value');  // no figure yet: the bar moves without one
+    text.textContent = 'Waiting for the network ...';
+  }
+}
+
+async function stopRestore() {  // the restore ends at its next network batch; the last finished result stays
+  if (!state.photo) return;
+  state.stopped = state.seq;
+  $('photo-stop').disabled = true;
+  try { await api('POST', `/api/photos/${state.photo.id}/stop`); } catch (e) { say(e.message, true); }
+}
+
+$('photo-stop').addEventListener('click', stopRestore);
 
 async function restoreSide() {  // the same faces at a second w, shown beside the main result
   const photo = state.photo, on = $('side-by-side').checked;
