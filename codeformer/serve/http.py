@@ -35,21 +35,26 @@ class Endpoints:
     server: Server
 
 
-CLIENT_HEADER = 'X-Codeformer-Client'  # a browser tab's own id (kept in its sessionStorage): its own job list
+CLIENT_HEADER = 'X-Codeformer-Client'  # a browser's own id (its localStorage, shared by its tabs): its job list
+TAB_HEADER = 'X-Codeformer-Tab'  # one tab's own id (its sessionStorage): the photos it holds open
 
 
 def client_of(request: Request) -> str | None:
-    """The browser tab that sent the request, None for a script that does not say."""
-    value = request.headers.get(CLIENT_HEADER, '').strip()
-    return value[:64] or None
+    """The browser that sent the request (its tabs share one job list), None for a script that does not say."""
+    return _id_in(request, CLIENT_HEADER)
 
 
 def owner_of(request: Request) -> str:
-    """Whose limits a request counts against: its browser tab, else its remote address."""
-    tab = client_of(request)
+    """Whose limits a request counts against: its browser tab, else its browser, else its remote address."""
+    tab = _id_in(request, TAB_HEADER) or client_of(request)
     if tab is not None:
         return f'tab {tab}'
     return f'address {request.client.host if request.client else "unknown"}'
+
+
+def _id_in(request: Request, header: str) -> str | None:
+    value = request.headers.get(header, '').strip()
+    return value[:64] or None
 
 
 def job_of(server: Server, request: Request) -> WorkerJob:

@@ -443,6 +443,33 @@ def test_a_reload_keeps_a_batch_and_its_controls(browser, server, tmp_path):
     assert not [li for li in browser.find_elements('css selector', '#queue button.stop') if li.is_displayed()]
 
 
+def test_another_tab_of_the_browser_shows_the_job_and_stops_it(browser, server, tmp_path):
+    """Issue 30: jobs are server state a page takes up again "after a reload (or from another tab of the same
+    client)". The job list was each tab's own (an id in its sessionStorage), so a second tab showed nothing of a batch
+    the first one ran. Now the browser's tabs share the list: the second tab has the job with its Stop, and stopping
+    it there stops it in the first tab too."""
+    start_page_batch(browser, server, tmp_path, 12)
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'running', 'the run')
+    job = browser.execute_script('return state.batch.job')
+    first = browser.current_window_handle
+    browser.switch_to.new_window('tab')
+    try:
+        open_page(browser, server)
+        stop = wait_until(browser, lambda d: [b for b in d.find_elements(
+            'css selector', f'#queue li[data-id="{job}"] button.stop') if b.is_enabled()],
+            "a Stop for the first tab's job in the second tab's Jobs list")[0]
+        browser.find_element('css selector', '.tab[data-tab="batch"]').click()
+        wait_until(browser, lambda d: by_id(d, 'batch-stop').is_enabled(), 'the batch tab to take the job up')
+        stop.click()
+        wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'stopped', 'the stop')
+    finally:
+        browser.close()
+        browser.switch_to.window(first)
+    wait_until(browser, lambda d: by_id(d, 'batch-state').get_attribute('data-state') == 'stopped',
+               'the first tab to see the stop')
+    assert by_id(browser, 'batch-zip').is_displayed()
+
+
 def test_a_reload_keeps_a_video_job_and_its_download(browser, server, tmp_path):
     """Issue 30, point 3, for a video: the reloaded page shows the job in the Jobs list and takes it up again in
     the video tab, with the finished video's link in both."""

@@ -6,10 +6,17 @@ const $ = (id) => document.getElementById(id);
 const state = { info: null, photo: null, faces: [], version: 0, seq: 0, video: null, jobs: {}, batch: null };
 window.cfTimings = [];  // {released, shown, network}: read by benchmarks/bench_serve.py
 
-// this browser tab's own id, kept across reloads of the tab: the server lists only the jobs it started
-const CLIENT = sessionStorage.getItem('cfClient') ||
-  Array.from({ length: 16 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
-sessionStorage.setItem('cfClient', CLIENT);
+function keptId(storage, key) {  // an id kept in ``storage``, made on first use (a fresh one where storage is off)
+  const made = Array.from({ length: 16 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  try {
+    if (!storage.getItem(key)) storage.setItem(key, made);
+    return storage.getItem(key) || made;
+  } catch (e) { return made; }
+}
+// this browser's id, shared by its tabs and kept across reloads: the server lists the jobs it started, in every tab
+const CLIENT = keptId(localStorage, 'cfClient');
+// this tab's own id: the photos it holds open count against its own limit
+const TAB = keptId(sessionStorage, 'cfTab');
 
 function say(text, error = false) {
   if (state.gone) return;  // the notice that the server has stopped stays
@@ -32,7 +39,7 @@ async function lostServer(error) {  // a request got no answer at all: the serve
 async function api(method, url, body, headers = {}) {
   let response;
   try {
-    response = await fetch(url, { method, body, headers: { ...headers, 'X-Codeformer-Client': CLIENT } });
+    response = await fetch(url, { method, body, headers: { ...headers, 'X-Codeformer-Client': CLIENT, 'X-Codeformer-Tab': TAB } });
   } catch (e) { throw await lostServer(e); }
   const text = await response.text();
   let data = null;
