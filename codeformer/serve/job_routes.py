@@ -89,15 +89,18 @@ class StreamSlots:
 
 class JobStream(Response):
     """The job list of one client as Server-Sent Events: the list at once, then each time it changes (a running
-    job's at least every ``RUNNING_EVERY_S``, for its time left), a keep-alive comment when quiet, and a
-    ``closing`` event when the server stops, which ends it: an open stream never holds the server's exit."""
+    job's at least every ``RUNNING_EVERY_S``, for its time left), an ``others`` event with the count of other
+    clients' jobs queued or running whenever it changes (a page with no job of its own does not say "queue: empty"
+    while another's batch holds the network), a keep-alive comment when quiet, and a ``closing`` event when the
+    server stops, which ends it: an open stream never holds the server's exit."""
 
     media_type = 'text/event-stream'
 
-    def __init__(self, jobs: Callable[[], list[dict]], closing: Callable[[], bool], give_back: Callable[[], None]):
+    def __init__(self, jobs: Callable[[], list[dict]], others: Callable[[], int], closing: Callable[[], bool],
+                 give_back: Callable[[], None]):
         self.status_code, self.background = 200, None
         self.init_headers({'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no'})  # no body: no Content-Length
-        self.jobs, self.closing, self.give_back = jobs, closing, give_back
+        self.jobs, self.others, self.closing, self.give_back = jobs, others, closing, give_back
 
     async def __call__(self, scope, receive, send) -> None:
         gone = asyncio.ensure_future(_client_gone(receive))
@@ -116,7 +119,7 @@ class JobStream(Response):
             await send({'type': 'http.response.body', 'body': text.encode(), 'more_body': True})
 
         await chunk(f'retry: {RETRY_MS}\n\n')
-        last, sent, quiet = None, 0.0, time.monotonic()
+        last, last_others, sent, quiet = None, None, 0.0, time.monotonic()
         while not gone.done():
             if self.closing():
                 await chunk('event: closing\ndata: the server has stopped\n\n')
@@ -127,7 +130,11 @@ class JobStream(Response):
             if steady != last or (running and now - sent >= RUNNING_EVERY_S):
                 await chunk(f'data: {json.dumps(jobs)}\n\n')
                 last, sent, quiet = steady, now, now
-            elif now - quiet >= KEEP_ALIVE_S:
+            others = self.others()
+            if others != last_others:
+                await chunk(f'event: others\ndata: {others}\n\n')
+                last_others, quiet = others, now
+            if now - quiet >= KEEP_ALIVE_S:
                 await chunk(': keep-alive\n\n')
                 quiet = now
             await asyncio.wait([gone], timeout=EVENT_TICK_S)
@@ -168,7 +175,12 @@ class JobApi(Endpoints):
         give_back = self.slots.take(f'tab {client}' if client else owner_of(request))
         server = self.server
         return JobStream(lambda: [server.job_status(j) for j in self.own_jobs(request, client)],
-                         lambda: server.closing, give_back)
+                         lambda: self.others_jobs(client), lambda: server.closing, give_back)
+
+    def others_jobs(self, client: str | None) -> int:
+        """How many jobs of other clients are queued or running (0 for a script, which sees every job)."""
+        return sum(1 for j in list(self.server.worker.jobs.values())
+                   if client is not None and j.client != client and j.state in ('queued', 'running'))
 
     async def jobs(self, request: Request) -> Response:
         return JSONResponse([self.server.job_status(j) for j in self.own_jobs(request)])

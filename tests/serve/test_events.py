@@ -95,3 +95,17 @@ def test_the_request_log_leaves_the_stream_out(server):
         assert time.monotonic() < end, new
         time.sleep(0.05)
     assert '/api/events' not in new, new
+
+
+def test_a_page_with_no_job_hears_of_the_jobs_of_other_pages(server):
+    """Issue 30, point 2: a second tab said "queue: empty" while another tab's batch held the worker. Each stream now
+    also says how many jobs of other browsers are queued or running (event ``others``), and when that changes."""
+    with EventStream(server.url, 'events-idle', timeout=10) as idle:  # keep-alives come every 15 s: not read here
+        events = idle.events()
+        assert next(events) == ('message', '[]')
+        assert next(events) == ('others', '0')
+        job = start_batch(server, 'events-busy', 3)
+        said = next(data for name, data in events if name == 'others')
+        assert said == '1', said
+        assert next(data for name, data in events if name == 'others') == '0'  # the batch has ended
+        assert server.json('GET', f'/api/jobs/{job}')['state'] == 'done'

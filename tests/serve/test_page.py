@@ -504,3 +504,17 @@ def test_clear_finished_removes_every_control_of_the_cleared_jobs(browser, serve
     assert not broken, broken
     assert not by_id(browser, 'batch-zip').is_displayed() and not by_id(browser, 'batch-report').is_displayed()
     assert not by_id(browser, 'batch-state').text  # no line about a job the list no longer has
+
+
+def test_a_page_with_no_job_says_the_server_is_busy_with_another(browser, server):
+    """Issue 30, point 2: a second tab said "queue: empty" while the first tab's batch held the worker. A page with no
+    job of its own now says that another page's job is running, and "queue: empty" again once it has ended."""
+    from tests.serve.test_events import start_batch
+    open_page(browser, server)
+    wait_until(browser, lambda d: by_id(d, 'queue-summary').text == 'queue: empty', 'an empty queue')
+    job = start_batch(server, 'another-browser', 6)
+    wait_until(browser, lambda d: 'another page' in by_id(d, 'queue-summary').text, 'the other job to be said')
+    said = by_id(browser, 'queue-summary').text
+    assert said.startswith('queue: empty') and '1 job of another page' in said, said
+    wait_until(browser, lambda d: server.json('GET', f'/api/jobs/{job}')['state'] == 'done', 'the other job to end')
+    wait_until(browser, lambda d: by_id(d, 'queue-summary').text == 'queue: empty', 'an empty queue again')

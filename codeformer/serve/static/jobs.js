@@ -23,6 +23,7 @@ function followJobs() {  // the server sends this tab's job list whenever it cha
   if (!window.EventSource) { setInterval(pollJobs, SLOW_POLL_MS); return; }
   const events = new EventSource(`/api/events?client=${encodeURIComponent(CLIENT)}`);
   events.onmessage = (e) => showJobList(JSON.parse(e.data));
+  events.addEventListener('others', (e) => { state.others = Number(e.data); showQueueSummary(); });
   events.addEventListener('closing', () => { events.close(); serverGone(); });  // Ctrl-C of the server
   events.onerror = async () => {
     if (state.gone) return;
@@ -44,11 +45,19 @@ async function pollJobs() {
   showJobList(jobs);
 }
 
+function showQueueSummary() {  // this browser's jobs, and those of other pages holding the network meanwhile
+  const mine = state.activeJobs || 0, others = state.others || 0;
+  let text = mine ? `queue: ${mine} job${mine > 1 ? 's' : ''}` : 'queue: empty';
+  if (others) text += ` (the server is running ${others} job${others > 1 ? 's' : ''} of another page)`;
+  $('queue-summary').textContent = text;
+}
+
 function showJobList(jobs) {  // the Jobs list, and the batch and video tabs' own jobs
   const active = jobs.filter((j) => j.state === 'queued' || j.state === 'running');
   if (state.finishedJobs !== undefined && jobs.length - active.length > state.finishedJobs) refreshGallery();
   state.finishedJobs = jobs.length - active.length;
-  $('queue-summary').textContent = active.length ? `queue: ${active.length} job${active.length > 1 ? 's' : ''}` : 'queue: empty';
+  state.activeJobs = active.length;
+  showQueueSummary();
   showJobs(jobs);
   if (!state.attached) attachJobs(jobs);
   const ids = new Set(jobs.map((j) => j.id)), seen = state.seenJobs || new Set();
